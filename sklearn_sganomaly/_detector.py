@@ -1,0 +1,371 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) 2026 the sklearn_sganomaly developers
+"""The public estimator, ``SkipGANomalyDetector``.
+
+It follows PyOD's ``BaseDetector`` contract (higher score = more abnormal,
+``predict`` returns 1 for outliers) and scikit-learn's estimator rules. Training
+is delegated to the skorch net in ``_training.py``; no torch layer is defined here.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+from typing import ClassVar
+
+import numpy as np
+import torch
+from pyod.models.base import BaseDetector
+from sklearn.base import OutlierMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._losses import SkipGANomalyLoss
+from ._networks import Discriminator, UNetGenerator
+from ._training import STEP_ORDERS, SkipGANomalyNet
+from ._validation import (
+    flatten_images,
+    network_shape,
+    resolve_device,
+    to_network_input,
+)
+
+__all__ = ["SkipGANomalyDetector"]
+
+
+class SkipGANomalyDetector(OutlierMixin, BaseDetector):
+    """Skip-GANomaly anomaly detector (Akçay et al., IJCNN 2019).
+
+    A U-Net generator learns to reconstruct normal data while a discriminator
+    judges the reconstructions. A sample is scored by how badly it is
+    reconstructed, in pixels and in the discriminator's feature space. Images use
+    the convolutional networks of the paper; plain tables use dense networks of
+    the same design.
+
+    Parameters
+    ----------
+    contamination : float, default=0.1
+        Expected share of outliers in the training data, in (0, 0.5]. Sets
+        ``threshold_`` and so ``predict``.
+    epochs : int, default=15
+        Passes over the training data (15 in the paper).
+    batch_size : int, default=64
+        Samples per training step and per scoring batch.
+    learning_rate : float, default=2e-4
+        Adam learning rate of both networks (betas are fixed at (0.5, 0.999)).
+    adversarial_weight : float, default=1.0
+        Weight of the generator's adversarial loss.
+    contextual_weight : float, default=50.0
+        Weight of the L1 reconstruction loss (50 in the official code, 40 in the
+        paper).
+    latent_weight : float, default=1.0
+        Weight of the latent (discriminator feature) loss, in both networks'
+        losses as in the official code.
+    score_weight : float, default=0.9
+        Weight of the reconstruction error in the anomaly score; the feature
+        error gets ``1 - score_weight``.
+    width : int, default=64
+        Width of the first layer of both networks (``ngf = ndf`` of the paper).
+    latent_dim : int, default=100
+        Size of the discriminator's feature vector.
+    image_shape : tuple of int (C, H, W), default=None
+        Shape of one image when ``X`` holds flattened images of shape
+        ``(n_samples, C * H * W)``. Not needed for 4-D ``(n, C, H, W)`` or 3-D
+        ``(n, H, W)`` arrays. With None, 2-D input is treated as a table.
+    step_order : {"g_first", "d_first"}, default="g_first"
+        "g_first" is the official training step (generator update, then
+        discriminator update); "d_first" is the August 2019 release of the code,
+        where the latent loss trains only the discriminator.
+    device : str or torch.device, default="auto"
+        "auto" picks CUDA, then Apple MPS, then the CPU.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation and shuffling. The global torch and numpy
+        random states are left untouched.
+    verbose : int, default=0
+        0 prints nothing; 1 prints a table of the loss terms per epoch.
+
+    Attributes
+    ----------
+    decision_scores_ : ndarray of shape (n_samples,)
+        Anomaly scores of the training data (higher = more abnormal).
+    threshold_ : float
+        Score above which a sample is an outlier: the ``1 - contamination``
+        quantile of ``decision_scores_``.
+    labels_ : ndarray of shape (n_samples,)
+        Training labels, 1 for outliers and 0 for inliers.
+    n_features_in_ : int
+        Number of features of the (flattened) input.
+    image_shape_ : tuple of int (C, H, W) or None
+        Shape of one input image, or None for tabular input.
+    network_shape_ : tuple of int or None
+        Shape the convolutional networks work at, ``(C, S, S)`` with ``S`` a
+        power of two >= 32. Images are resized to it (bilinear); None for tables.
+    data_min_, data_range_ : ndarray
+        Scaling to [-1, 1] learned in ``fit``: scalars for images, one value per
+        feature for tables.
+    device_ : torch.device
+        Device the networks live on.
+    history_ : skorch.History
+        Per-epoch training log: ``train_loss`` (generator total), ``loss_adv``,
+        ``loss_con``, ``loss_lat``, ``loss_d``, ``loss_d_real``,
+        ``loss_d_fake``, ``loss_d_lat`` and ``d_reinits``.
+    net_ : skorch.NeuralNet
+        The trained skorch net holding the generator (``net_.module_``) and the
+        discriminator (``net_.discriminator_``).
+
+    See Also
+    --------
+    sklearn.ensemble.IsolationForest : Tree-based outlier detector.
+    pyod.models.auto_encoder.AutoEncoder : Dense autoencoder detector.
+
+    Notes
+    -----
+    Scores follow PyOD: ``decision_function`` is higher for more abnormal
+    samples and ``predict`` returns 1 for outliers, so sklearn's
+    ``scoring="roc_auc"`` works with labels ``y = 1`` for anomalies.
+    ``score_samples`` is sklearn's orientation, ``-decision_function``. Scores
+    are computed per sample with BatchNorm in eval mode, so a sample's score does
+    not depend on the other samples scored with it.
+
+    References
+    ----------
+    .. [1] S. Akçay, A. Atapour-Abarghouei and T. P. Breckon, "Skip-GANomaly:
+       Skip Connected and Adversarially Trained Encoder-Decoder Anomaly
+       Detection", IJCNN 2019, arXiv:1901.08954.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_sganomaly import SkipGANomalyDetector
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(200, 4))
+    >>> det = SkipGANomalyDetector(epochs=2, width=16, random_state=0).fit(X)
+    >>> det.decision_function(X[:3]).shape
+    (3,)
+    >>> det.predict([[0.0, 0.0, 0.0, 0.0], [9.0, 9.0, 9.0, 9.0]])
+    array([0, 1])
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "contamination": [Interval(Real, 0, 0.5, closed="right")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "adversarial_weight": [Interval(Real, 0, None, closed="left")],
+        "contextual_weight": [Interval(Real, 0, None, closed="left")],
+        "latent_weight": [Interval(Real, 0, None, closed="left")],
+        "score_weight": [Interval(Real, 0, 1, closed="both")],
+        "width": [Interval(Integral, 1, None, closed="left")],
+        "latent_dim": [Interval(Integral, 1, None, closed="left")],
+        "image_shape": [tuple, list, None],
+        "step_order": [StrOptions(set(STEP_ORDERS))],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        contamination=0.1,
+        epochs=15,
+        batch_size=64,
+        learning_rate=2e-4,
+        adversarial_weight=1.0,
+        contextual_weight=50.0,
+        latent_weight=1.0,
+        score_weight=0.9,
+        width=64,
+        latent_dim=100,
+        image_shape=None,
+        step_order="g_first",
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        # BaseDetector.__init__ is not called: it validates, which sklearn
+        # reserves for fit.
+        self.contamination = contamination
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.adversarial_weight = adversarial_weight
+        self.contextual_weight = contextual_weight
+        self.latent_weight = latent_weight
+        self.score_weight = score_weight
+        self.width = width
+        self.latent_dim = latent_dim
+        self.image_shape = image_shape
+        self.step_order = step_order
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the generator and discriminator on (mostly normal) data ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, C, H, W), (n_samples, H, W) or \
+(n_samples, n_features)
+            Training data: images, flattened images (with ``image_shape``) or a
+            table. Integer images (e.g. uint8) are accepted.
+        y : Ignored
+            Present for API consistency.
+
+        Returns
+        -------
+        self : SkipGANomalyDetector
+            The fitted detector. If fitting fails or is interrupted, the
+            detector keeps the state it had before the call.
+        """
+        previous_state = self.__dict__.copy()
+        try:
+            return self._fit(X)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(previous_state)
+            raise
+
+    def _fit(self, X):
+        X, image_shape = flatten_images(X)
+        X = validate_data(self, X, reset=True, dtype=np.float32)
+        n_samples, n_features = X.shape
+        if n_samples < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 samples to fit, got "
+                f"n_samples={n_samples} (1 sample)."
+            )
+        image_shape = self._check_image_shape(image_shape, n_features)
+        device = resolve_device(self.device)
+
+        # One affine map to [-1, 1] (the generator's Tanh range): global for
+        # images, so pixel values keep their meaning, per feature for tables.
+        axis = 0 if image_shape is None else None
+        data_min = X.min(axis=axis).astype(np.float64)
+        data_range = X.max(axis=axis).astype(np.float64) - data_min
+        data_range = np.where(data_range > 0, data_range, 1.0)
+        X_net = to_network_input(
+            X, image_shape=image_shape, data_min=data_min, data_range=data_range
+        )
+
+        seed = int(
+            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        )
+        shape = network_shape(image_shape) or (n_features,)
+        net = SkipGANomalyNet(
+            UNetGenerator,
+            module__shape=shape,
+            module__width=self.width,
+            discriminator=Discriminator,
+            discriminator__shape=shape,
+            discriminator__width=self.width,
+            discriminator__latent_dim=self.latent_dim,
+            criterion=SkipGANomalyLoss,
+            criterion__adversarial_weight=self.adversarial_weight,
+            criterion__contextual_weight=self.contextual_weight,
+            criterion__latent_weight=self.latent_weight,
+            optimizer__betas=(0.5, 0.999),
+            optimizer_d__betas=(0.5, 0.999),
+            lr=self.learning_rate,
+            max_epochs=self.epochs,
+            batch_size=self.batch_size,
+            step_order=self.step_order,
+            score_weight=self.score_weight,
+            train_split=None,
+            predict_nonlinearity=None,
+            iterator_train__shuffle=True,
+            iterator_train__generator=torch.Generator().manual_seed(seed),
+            # BatchNorm cannot train on a trailing batch of one sample.
+            iterator_train__drop_last=n_samples > self.batch_size,
+            device=device,
+            verbose=self.verbose,
+        )
+        rng_devices = [device.index or 0] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=rng_devices):
+            torch.manual_seed(seed)
+            net.fit(X_net)
+
+        self.net_ = net
+        self.history_ = net.history
+        self.device_ = device
+        self.image_shape_ = image_shape
+        self.network_shape_ = network_shape(image_shape)
+        self.data_min_ = data_min
+        self.data_range_ = data_range
+        self._classes = 2  # PyOD's predict_proba needs it; y is never used
+        self.decision_scores_ = net.predict(X_net).astype(np.float64)
+        self._process_decision_scores()
+        return self
+
+    def _check_image_shape(self, image_shape, n_features):
+        if self.image_shape is None:
+            return image_shape
+        requested = tuple(self.image_shape)
+        if image_shape is not None:
+            if requested != image_shape:
+                raise ValueError(
+                    f"image_shape={requested} does not match the images in X, "
+                    f"which have shape {image_shape}."
+                )
+            return image_shape
+        if len(requested) != 3 or int(np.prod(requested)) != n_features:
+            raise ValueError(
+                f"image_shape={requested} must be (C, H, W) with C * H * W equal "
+                f"to the number of features of X, {n_features}."
+            )
+        return tuple(int(s) for s in requested)
+
+    def decision_function(self, X):
+        """Anomaly score of each sample; higher means more abnormal.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, C, H, W), (n_samples, H, W) or \
+(n_samples, n_features)
+            Data in the layout used in ``fit`` (images may also be given
+            flattened).
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            ``score_weight`` times the mean squared reconstruction error plus
+            ``1 - score_weight`` times the mean squared discriminator-feature
+            error.
+        """
+        check_is_fitted(self)
+        X, image_shape = flatten_images(X)
+        if image_shape is not None and image_shape != self.image_shape_:
+            fitted = (
+                f"images of shape {self.image_shape_}"
+                if self.image_shape_ is not None
+                else f"a table with {self.n_features_in_} features"
+            )
+            raise ValueError(
+                f"X holds images of shape {image_shape}, but "
+                f"{type(self).__name__} was fitted on {fitted}."
+            )
+        X = validate_data(self, X, reset=False, dtype=np.float32)
+        X_net = to_network_input(
+            X,
+            image_shape=self.image_shape_,
+            data_min=self.data_min_,
+            data_range=self.data_range_,
+        )
+        return self.net_.predict(X_net).astype(np.float64)
+
+    def score_samples(self, X):
+        """Normality score in scikit-learn's orientation: ``-decision_function``.
+
+        Parameters
+        ----------
+        X : array-like
+            As for ``decision_function``.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Higher means more normal.
+        """
+        return -self.decision_function(X)

@@ -1,0 +1,217 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) 2026 the sklearn_sganomaly developers
+"""Skip-GANomaly generator and discriminator, in plain torch.
+
+The convolutional networks follow the official implementation layer by layer (see
+``docs/user_guide.rst``): a pix2pix U-Net generator whose skips concatenate the
+LeakyReLU-activated encoder features, and a DCGAN discriminator that returns a logit
+and its 100-d pre-classifier features. Tabular data gets dense networks of the same
+design, with ``Linear`` and ``BatchNorm1d`` in place of convolutions.
+
+Losses live in ``_losses.py``, the anomaly score in ``_scoring.py``, and nothing here
+knows about skorch or scikit-learn.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["Discriminator", "UNetGenerator", "init_dcgan_weights", "is_image_shape"]
+
+_SLOPE = 0.2
+_DENSE_DEPTH = 3
+
+
+def is_image_shape(shape: tuple[int, ...]) -> bool:
+    """Return True for a ``(C, H, W)`` image shape, False for ``(n_features,)``."""
+    return len(shape) == 3
+
+
+def init_dcgan_weights(module: nn.Module) -> None:
+    """DCGAN initialisation, applied with ``net.apply(init_dcgan_weights)``.
+
+    Convolutions and linear layers get weights from N(0, 0.02) and zero bias;
+    BatchNorm gets scales from N(1, 0.02) and zero shift. Running statistics are
+    left alone, as the official discriminator re-initialisation does.
+    """
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+def _image_levels(image_size: int, width: int) -> list[int]:
+    if image_size < 32 or image_size & (image_size - 1):
+        raise ValueError(f"image_size must be a power of two >= 32, got {image_size}.")
+    n_levels = int(math.log2(image_size))
+    return [width * min(2**k, 8) for k in range(n_levels)]
+
+
+def _dense_levels(width: int) -> list[int]:
+    return [max(width // 2**k, 1) for k in range(_DENSE_DEPTH)]
+
+
+def _down(n_in: int, n_out: int, *, norm: bool, image: bool) -> nn.Module:
+    # Bias-free wherever a BatchNorm follows or the official network has none.
+    if image:
+        layer: nn.Module = nn.Conv2d(n_in, n_out, 4, 2, 1, bias=False)
+        return nn.Sequential(layer, nn.BatchNorm2d(n_out)) if norm else layer
+    layer = nn.Linear(n_in, n_out, bias=False)
+    return nn.Sequential(layer, nn.BatchNorm1d(n_out)) if norm else layer
+
+
+def _up(n_in: int, n_out: int, *, outermost: bool, image: bool) -> nn.Module:
+    if image:
+        layer: nn.Module = nn.ConvTranspose2d(n_in, n_out, 4, 2, 1, bias=outermost)
+        return layer if outermost else nn.Sequential(layer, nn.BatchNorm2d(n_out))
+    layer = nn.Linear(n_in, n_out, bias=outermost)
+    return layer if outermost else nn.Sequential(layer, nn.BatchNorm1d(n_out))
+
+
+class UNetGenerator(nn.Module):
+    """U-Net generator with concatenating skip connections.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(C, H, W)`` with ``H == W`` a power of two >= 32 for the convolutional
+        U-Net of the paper, or ``(n_features,)`` for the dense variant.
+    width : int, default=64
+        Channels of the first encoder level (``ngf`` in the official code). The
+        convolutional encoder doubles it per level up to ``8 * width``; the dense
+        encoder halves it over three levels.
+
+    Notes
+    -----
+    Level ``k`` of the encoder produces ``e_k``; the decoder at that level reads
+    ``ReLU(cat([LeakyReLU(e_k), d_{k+1}]))``. The skip carries the *activated*
+    encoder tensor because the official code applies its LeakyReLU in place before
+    concatenating. There is no norm on the first and the innermost encoder layers,
+    and only the output layer has a bias.
+    """
+
+    def __init__(self, shape: tuple[int, ...], width: int = 64) -> None:
+        super().__init__()
+        image = is_image_shape(shape)
+        levels = _image_levels(shape[1], width) if image else _dense_levels(width)
+        n_levels = len(levels)
+        ins = [shape[0], *levels[:-1]]
+        self.down = nn.ModuleList(
+            _down(ins[k], levels[k], norm=0 < k < n_levels - 1, image=image)
+            for k in range(n_levels)
+        )
+        # up[k] maps level k+1 back to level k; the innermost reads no skip.
+        self.up = nn.ModuleList(
+            _up(
+                levels[k] if k == n_levels - 1 else 2 * levels[k],
+                ins[k],
+                outermost=k == 0,
+                image=image,
+            )
+            for k in range(n_levels)
+        )
+        self.apply(init_dcgan_weights)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Reconstruct ``x``.
+
+        Parameters
+        ----------
+        x : Tensor of shape (batch, *shape)
+            Input scaled to [-1, 1].
+
+        Returns
+        -------
+        Tensor of shape (batch, *shape)
+            Reconstruction in [-1, 1] (Tanh output).
+        """
+        skips = []
+        h = self.down[0](x)
+        for layer in self.down[1:]:
+            h = F.leaky_relu(h, _SLOPE)
+            skips.append(h)
+            h = layer(h)
+        h = self.up[-1](F.relu(h))
+        for layer, skip in zip(self.up[-2::-1], reversed(skips), strict=True):
+            h = layer(F.relu(torch.cat([skip, h], dim=1)))
+        return torch.tanh(h)
+
+
+class Discriminator(nn.Module):
+    """DCGAN discriminator returning a logit and latent features.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(C, H, W)`` with ``H == W`` a power of two >= 32, or ``(n_features,)``.
+    width : int, default=64
+        Channels of the first layer (``ndf``); doubled per stride-2 stage.
+    latent_dim : int, default=100
+        Size of the feature vector ``f(x)`` used by the latent loss and the score.
+
+    Notes
+    -----
+    Convolutional: Conv + LeakyReLU, then Conv + BatchNorm + LeakyReLU stages down to
+    4x4, then a 4x4 valid convolution to ``latent_dim`` features with no activation.
+    The classifier is the official bias-free 3x3 convolution on the 1x1 feature map
+    (only its centre tap matters, so it acts as a linear layer); its output is
+    returned as a logit, so the Sigmoid lives inside the BCE-with-logits loss.
+    """
+
+    def __init__(
+        self, shape: tuple[int, ...], width: int = 64, latent_dim: int = 100
+    ) -> None:
+        super().__init__()
+        if is_image_shape(shape):
+            _image_levels(shape[1], width)  # validates the size
+            layers: list[nn.Module] = [
+                nn.Conv2d(shape[0], width, 4, 2, 1, bias=False),
+                nn.LeakyReLU(_SLOPE),
+            ]
+            size, channels = shape[1] // 2, width
+            while size > 4:
+                layers += [
+                    nn.Conv2d(channels, 2 * channels, 4, 2, 1, bias=False),
+                    nn.BatchNorm2d(2 * channels),
+                    nn.LeakyReLU(_SLOPE),
+                ]
+                size, channels = size // 2, 2 * channels
+            layers.append(nn.Conv2d(channels, latent_dim, 4, 1, 0, bias=False))
+            self.classifier: nn.Module = nn.Conv2d(latent_dim, 1, 3, 1, 1, bias=False)
+        else:
+            hidden = max(width // 2, 1)
+            layers = [
+                nn.Linear(shape[0], width, bias=False),
+                nn.LeakyReLU(_SLOPE),
+                nn.Linear(width, hidden, bias=False),
+                nn.BatchNorm1d(hidden),
+                nn.LeakyReLU(_SLOPE),
+                nn.Linear(hidden, latent_dim, bias=False),
+            ]
+            self.classifier = nn.Linear(latent_dim, 1, bias=False)
+        self.features = nn.Sequential(*layers)
+        self.apply(init_dcgan_weights)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Classify ``x`` as real or reconstructed.
+
+        Parameters
+        ----------
+        x : Tensor of shape (batch, *shape)
+
+        Returns
+        -------
+        logit : Tensor of shape (batch,)
+            Pre-sigmoid "real" score.
+        features : Tensor of shape (batch, latent_dim)
+            The latent features ``f(x)``.
+        """
+        features = self.features(x)
+        return self.classifier(features).flatten(), features.flatten(1)

@@ -1,0 +1,121 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) 2026 the sklearn_sganomaly developers
+"""Turn user input into the network's float32 input, and resolve devices.
+
+The estimator validates a 2-D view of every input with scikit-learn's
+``validate_data`` (so sklearn's error messages and ``n_features_in_`` apply) and
+then calls :func:`to_network_input`, the one path from validated data to what the
+networks see, used identically in ``fit`` and at scoring time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy import sparse
+
+__all__ = ["flatten_images", "network_shape", "resolve_device", "to_network_input"]
+
+_MIN_NETWORK_SIZE = 32
+
+
+def flatten_images(X):
+    """Return ``(X_2d, image_shape)``: image arrays flattened, others untouched.
+
+    4-D ``(n, C, H, W)`` arrays give ``image_shape=(C, H, W)``, 3-D ``(n, H, W)``
+    arrays are grayscale images ``(1, H, W)``. Anything else is returned as is
+    with ``image_shape=None``, for ``validate_data`` to accept or reject.
+    """
+    ndim = None if sparse.issparse(X) else getattr(X, "ndim", None)
+    if ndim == 4:
+        shape = tuple(X.shape[1:])
+    elif ndim == 3:
+        shape = (1, *X.shape[1:])
+    else:
+        return X, None
+    return np.asarray(X).reshape(len(X), -1), tuple(int(s) for s in shape)
+
+
+def network_shape(image_shape):
+    """Shape the networks are built for: square, a power of two, at least 32.
+
+    Images are resized rather than padded: padding an 8x8 digit to 32x32 would
+    make 15/16 of the pixels a constant border that dominates the mean squared
+    reconstruction error, while resizing keeps every pixel informative.
+    """
+    if image_shape is None:
+        return None
+    n_channels, height, width = image_shape
+    size = max(_MIN_NETWORK_SIZE, 1 << (max(height, width) - 1).bit_length())
+    return (n_channels, size, size)
+
+
+def to_network_input(X, *, image_shape, data_min, data_range):
+    """Scale a validated 2-D float array to [-1, 1] and shape it for the networks.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Validated data.
+    image_shape : tuple (C, H, W) or None
+        Shape of one image, or None for tabular data.
+    data_min, data_range : ndarray
+        Learned in ``fit``: scalars for images, per-feature arrays for tables.
+        Values outside the training range map outside [-1, 1] on purpose, so the
+        reconstruction error can flag them.
+
+    Returns
+    -------
+    ndarray of float32, shape (n_samples, *network_shape) or (n_samples, n_features)
+    """
+    scaled = ((X - data_min) * (2.0 / data_range) - 1.0).astype(np.float32)
+    if image_shape is None:
+        return scaled
+    images = torch.from_numpy(scaled.reshape(len(X), *image_shape))
+    size = network_shape(image_shape)[1:]
+    if images.shape[2:] != size:
+        images = F.interpolate(images, size=size, mode="bilinear", align_corners=False)
+    return images.numpy()
+
+
+def resolve_device(device):
+    """Return the ``torch.device`` for ``device`` ("auto": CUDA, then MPS, then CPU).
+
+    Raises ``ValueError`` naming the value when the device is unknown or not
+    available, instead of letting torch fail later in ``fit``.
+    """
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a valid device; use 'auto', 'cpu', 'cuda', "
+            "'cuda:N' or 'mps'."
+        ) from exc
+    available = {
+        "cpu": True,
+        "cuda": torch.cuda.is_available(),
+        "mps": torch.backends.mps.is_available(),
+    }
+    if resolved.type not in available:
+        raise ValueError(
+            f"device={device!r} is not supported; use 'auto', 'cpu', 'cuda', "
+            "'cuda:N' or 'mps'."
+        )
+    if not available[resolved.type]:
+        raise ValueError(
+            f"device={device!r} was requested, but {resolved.type.upper()} is not "
+            "available in this torch installation; use device='auto' or 'cpu'."
+        )
+    if resolved.type == "cuda" and (resolved.index or 0) >= torch.cuda.device_count():
+        raise ValueError(
+            f"device={device!r} was requested, but only "
+            f"{torch.cuda.device_count()} CUDA device(s) are visible."
+        )
+    return resolved
