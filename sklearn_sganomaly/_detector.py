@@ -277,6 +277,9 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
             predict_nonlinearity=None,
             iterator_train__shuffle=True,
             iterator_train__generator=torch.Generator().manual_seed(seed),
+            # Without its own generator, every DataLoader pass draws a seed from
+            # (and so changes) the caller's global torch random state.
+            iterator_valid__generator=torch.Generator().manual_seed(seed),
             # BatchNorm cannot train on a trailing batch of one sample.
             iterator_train__drop_last=n_samples > self.batch_size,
             device=device,

@@ -47,10 +47,14 @@ def init_dcgan_weights(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
-def _image_levels(image_size: int, width: int) -> list[int]:
-    if image_size < 32 or image_size & (image_size - 1):
-        raise ValueError(f"image_size must be a power of two >= 32, got {image_size}.")
-    n_levels = int(math.log2(image_size))
+def _image_levels(shape: tuple[int, ...], width: int) -> list[int]:
+    _, height, image_width = shape
+    if height != image_width or height < 32 or height & (height - 1):
+        raise ValueError(
+            "Image networks need square images whose side is a power of two "
+            f">= 32, got (C, H, W) = {tuple(shape)}."
+        )
+    n_levels = int(math.log2(height))
     return [width * min(2**k, 8) for k in range(n_levels)]
 
 
@@ -58,10 +62,42 @@ def _dense_levels(width: int) -> list[int]:
     return [max(width // 2**k, 1) for k in range(_DENSE_DEPTH)]
 
 
+class _Conv2d(nn.Conv2d):
+    """4x4/stride 2/padding 1 convolution, as a matrix product on 2x2 inputs.
+
+    On a 2x2 input (the U-Net bottleneck) only the central 2x2 kernel taps meet
+    real pixels; the rest meet padding. One matrix product over those taps gives
+    the same output and gradients far faster than CPU convolution kernels manage
+    for this shape. Parameters and state dict are those of ``nn.Conv2d``.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-2:] != (2, 2):
+            return super().forward(x)
+        taps = self.weight[:, :, 1:3, 1:3].flatten(1)
+        return F.linear(x.flatten(1), taps, self.bias)[..., None, None]
+
+
+class _ConvTranspose2d(nn.ConvTranspose2d):
+    """4x4/stride 2/padding 1 transposed convolution, as a matrix product on 1x1.
+
+    The mirror of ``_Conv2d``: from a 1x1 input each of the four output pixels
+    is produced by one central kernel tap.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        if x.shape[-2:] != (1, 1):
+            return super().forward(x)
+        n_out = self.weight.shape[1]
+        taps = self.weight[:, :, 1:3, 1:3].flatten(1)
+        out = (x.flatten(1) @ taps).view(len(x), n_out, 2, 2)
+        return out if self.bias is None else out + self.bias[:, None, None]
+
+
 def _down(n_in: int, n_out: int, *, norm: bool, image: bool) -> nn.Module:
     # Bias-free wherever a BatchNorm follows or the official network has none.
     if image:
-        layer: nn.Module = nn.Conv2d(n_in, n_out, 4, 2, 1, bias=False)
+        layer: nn.Module = _Conv2d(n_in, n_out, 4, 2, 1, bias=False)
         return nn.Sequential(layer, nn.BatchNorm2d(n_out)) if norm else layer
     layer = nn.Linear(n_in, n_out, bias=False)
     return nn.Sequential(layer, nn.BatchNorm1d(n_out)) if norm else layer
@@ -69,7 +105,7 @@ def _down(n_in: int, n_out: int, *, norm: bool, image: bool) -> nn.Module:
 
 def _up(n_in: int, n_out: int, *, outermost: bool, image: bool) -> nn.Module:
     if image:
-        layer: nn.Module = nn.ConvTranspose2d(n_in, n_out, 4, 2, 1, bias=outermost)
+        layer: nn.Module = _ConvTranspose2d(n_in, n_out, 4, 2, 1, bias=outermost)
         return layer if outermost else nn.Sequential(layer, nn.BatchNorm2d(n_out))
     layer = nn.Linear(n_in, n_out, bias=outermost)
     return layer if outermost else nn.Sequential(layer, nn.BatchNorm1d(n_out))
@@ -100,7 +136,7 @@ class UNetGenerator(nn.Module):
     def __init__(self, shape: tuple[int, ...], width: int = 64) -> None:
         super().__init__()
         image = is_image_shape(shape)
-        levels = _image_levels(shape[1], width) if image else _dense_levels(width)
+        levels = _image_levels(shape, width) if image else _dense_levels(width)
         n_levels = len(levels)
         ins = [shape[0], *levels[:-1]]
         self.down = nn.ModuleList(
@@ -170,7 +206,7 @@ class Discriminator(nn.Module):
     ) -> None:
         super().__init__()
         if is_image_shape(shape):
-            _image_levels(shape[1], width)  # validates the size
+            _image_levels(shape, width)  # validates the shape
             layers: list[nn.Module] = [
                 nn.Conv2d(shape[0], width, 4, 2, 1, bias=False),
                 nn.LeakyReLU(_SLOPE),

@@ -178,8 +178,15 @@ class SkipGANomalyNet(NeuralNet):
     def score(self, x):
         """Per-sample anomaly scores of a batch ``x`` (float32, shape (batch,))."""
         fake = self.module_(x)
-        _, features = self.discriminator_(torch.cat([x, fake]))
-        features_real, features_fake = features.chunk(2)
+        if self.discriminator_.training:
+            # Train-mode BatchNorm uses batch statistics: keep x and G(x) in
+            # separate batches, as the official evaluation does.
+            features_real = self.discriminator_(x)[1]
+            features_fake = self.discriminator_(fake)[1]
+        else:
+            # In eval mode each sample is on its own, so one call serves both.
+            _, features = self.discriminator_(torch.cat([x, fake]))
+            features_real, features_fake = features.chunk(2)
         return anomaly_score(x, fake, features_real, features_fake, self.score_weight)
 
     def evaluation_step(self, batch, training=False):

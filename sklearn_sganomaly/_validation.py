@@ -27,6 +27,11 @@ def flatten_images(X):
     arrays are grayscale images ``(1, H, W)``. Anything else is returned as is
     with ``image_shape=None``, for ``validate_data`` to accept or reject.
     """
+    if isinstance(X, list | tuple):
+        try:
+            X = np.asarray(X)
+        except ValueError:  # ragged: validate_data words the error
+            return X, None
     ndim = None if sparse.issparse(X) else getattr(X, "ndim", None)
     if ndim == 4:
         shape = tuple(X.shape[1:])

@@ -1,0 +1,46 @@
+"""Shared fixtures: small, fast detectors and data."""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import settings
+
+from sklearn_sganomaly import SkipGANomalyDetector
+
+# Torch calls have no fixed duration on a shared CPU, so no deadline; CI keeps the
+# example counts small so the suite stays fast.
+settings.register_profile("dev", deadline=None, max_examples=25)
+settings.register_profile("ci", deadline=None, max_examples=15, derandomize=True)
+settings.load_profile("ci" if __import__("os").environ.get("CI") else "dev")
+
+FAST = {"epochs": 1, "width": 4, "latent_dim": 8, "batch_size": 16, "device": "cpu"}
+
+
+def pytest_collection_modifyitems(config, items):
+    if torch.cuda.is_available():
+        return
+    skip_gpu = pytest.mark.skip(reason="needs CUDA, which this machine does not have")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip_gpu)
+
+
+@pytest.fixture(scope="session")
+def images():
+    """60 grayscale 8x8 images in [0, 16] (integer valued, like sklearn digits)."""
+    return np.random.RandomState(0).randint(0, 17, size=(60, 1, 8, 8)).astype(float)
+
+
+@pytest.fixture(scope="session")
+def table():
+    return np.random.RandomState(1).normal(size=(80, 5))
+
+
+@pytest.fixture(scope="module")
+def fitted_images(images):
+    return SkipGANomalyDetector(**FAST, random_state=0).fit(images)
+
+
+@pytest.fixture(scope="module")
+def fitted_table(table):
+    return SkipGANomalyDetector(**FAST, random_state=0).fit(table)
