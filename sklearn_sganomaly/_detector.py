@@ -78,6 +78,11 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         where the latent loss trains only the discriminator.
     device : str or torch.device, default="auto"
         "auto" picks CUDA, then Apple MPS, then the CPU.
+    precision : {"auto", "fp32", "bf16"}, default="auto"
+        Arithmetic of the forward passes: "bf16" runs them under bfloat16
+        autocast (weights, optimizer state and losses stay float32); "auto"
+        picks what the speed benchmark measured to be faster without losing
+        accuracy on the device found.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation and shuffling. The global torch and numpy
         random states are left untouched.
@@ -160,6 +165,7 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         "image_shape": [tuple, list, None],
         "step_order": [StrOptions(set(STEP_ORDERS))],
         "device": [str, torch.device],
+        "precision": [StrOptions({"auto", "fp32", "bf16"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -180,6 +186,7 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         image_shape=None,
         step_order="g_first",
         device="auto",
+        precision="auto",
         random_state=None,
         verbose=0,
     ):
@@ -198,6 +205,7 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         self.image_shape = image_shape
         self.step_order = step_order
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
 
@@ -272,6 +280,7 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
             max_epochs=self.epochs,
             batch_size=self.batch_size,
             step_order=self.step_order,
+            precision=self.precision,
             score_weight=self.score_weight,
             train_split=None,
             predict_nonlinearity=None,

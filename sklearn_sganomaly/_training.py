@@ -62,6 +62,8 @@ class SkipGANomalyNet(NeuralNet):
         statistics are kept.
     score_weight : float, default=0.9
         Weight of the reconstruction error in the anomaly score.
+    precision : {"auto", "fp32", "bf16"}, default="fp32"
+        Arithmetic of the forward passes (not implemented yet: always fp32).
     **kwargs
         Passed to ``skorch.NeuralNet``.
 
@@ -82,6 +84,7 @@ class SkipGANomalyNet(NeuralNet):
         step_order="g_first",
         reinit_threshold=1e-5,
         score_weight=0.9,
+        precision="fp32",
         **kwargs,
     ):
         self.discriminator = discriminator
@@ -89,6 +92,7 @@ class SkipGANomalyNet(NeuralNet):
         self.step_order = step_order
         self.reinit_threshold = reinit_threshold
         self.score_weight = score_weight
+        self.precision = precision
         super().__init__(module, *args, optimizer=optimizer, **kwargs)
 
     @property
