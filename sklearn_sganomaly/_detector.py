@@ -9,6 +9,9 @@ is delegated to the skorch net in ``_training.py``; no torch layer is defined he
 
 from __future__ import annotations
 
+import json
+import os
+from contextlib import contextmanager
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -22,7 +25,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._losses import SkipGANomalyLoss
 from ._networks import Discriminator, UNetGenerator
-from ._training import STEP_ORDERS, SkipGANomalyNet
+from ._persistence import read_model_file, write_model_file
+from ._training import STEP_ORDERS, SkipGANomalyNet, StopOnNonFiniteLoss
 from ._validation import (
     flatten_images,
     network_shape,
@@ -31,6 +35,15 @@ from ._validation import (
 )
 
 __all__ = ["SkipGANomalyDetector"]
+
+
+@contextmanager
+def _forked_rng(device, seed):
+    """Seed torch inside a fork of its random state, leaving the caller's alone."""
+    devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
 
 
 class SkipGANomalyDetector(OutlierMixin, BaseDetector):
@@ -70,8 +83,12 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         Size of the discriminator's feature vector.
     image_shape : tuple of int (C, H, W), default=None
         Shape of one image when ``X`` holds flattened images of shape
-        ``(n_samples, C * H * W)``. Not needed for 4-D ``(n, C, H, W)`` or 3-D
-        ``(n, H, W)`` arrays. With None, 2-D input is treated as a table.
+        ``(n_samples, C * H * W)``. Not needed for 4-D or 3-D ``(n, H, W)``
+        arrays. With None, 2-D input is treated as a table.
+    image_layout : {"auto", "NCHW", "NHWC"}, default="auto"
+        Axis order of 4-D image arrays. "auto" takes the channels from axis 1
+        or axis 3, whichever alone has size <= 4, and asks for this parameter
+        when that is ambiguous.
     step_order : {"g_first", "d_first"}, default="g_first"
         "g_first" is the official training step (generator update, then
         discriminator update); "d_first" is the August 2019 release of the code,
@@ -163,6 +180,7 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         "width": [Interval(Integral, 1, None, closed="left")],
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
         "image_shape": [tuple, list, None],
+        "image_layout": [StrOptions({"auto", "NCHW", "NHWC"})],
         "step_order": [StrOptions(set(STEP_ORDERS))],
         "device": [str, torch.device],
         "precision": [StrOptions({"auto", "fp32", "bf16"})],
@@ -184,6 +202,7 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         width=64,
         latent_dim=100,
         image_shape=None,
+        image_layout="auto",
         step_order="g_first",
         device="auto",
         precision="auto",
@@ -203,6 +222,7 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         self.width = width
         self.latent_dim = latent_dim
         self.image_shape = image_shape
+        self.image_layout = image_layout
         self.step_order = step_order
         self.device = device
         self.precision = precision
@@ -237,7 +257,7 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
             raise
 
     def _fit(self, X):
-        X, image_shape = flatten_images(X)
+        X, image_shape = flatten_images(X, self.image_layout)
         X = validate_data(self, X, reset=True, dtype=np.float32)
         n_samples, n_features = X.shape
         if n_samples < 2:
@@ -262,7 +282,33 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         )
         shape = network_shape(image_shape) or (n_features,)
-        net = SkipGANomalyNet(
+        net = self._build_net(
+            shape, device, seed, drop_last=n_samples > self.batch_size
+        )
+        with _forked_rng(device, seed):
+            net.fit(X_net)
+        if len(net.history) < self.epochs:
+            # skorch ends training quietly on KeyboardInterrupt; a partly
+            # trained model must not pass for a fitted one.
+            raise KeyboardInterrupt(
+                f"fit was interrupted after {len(net.history)} of {self.epochs} "
+                "epochs; the detector keeps its previous state."
+            )
+
+        self.net_ = net
+        self.history_ = net.history
+        self.device_ = device
+        self.image_shape_ = image_shape
+        self.network_shape_ = network_shape(image_shape)
+        self.data_min_ = data_min
+        self.data_range_ = data_range
+        self._classes = 2  # PyOD's predict_proba needs it; y is never used
+        self.decision_scores_ = self._score(X_net)
+        self._process_decision_scores()
+        return self
+
+    def _build_net(self, shape, device, seed, *, drop_last):
+        return SkipGANomalyNet(
             UNetGenerator,
             module__shape=shape,
             module__width=self.width,
@@ -284,32 +330,26 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
             score_weight=self.score_weight,
             train_split=None,
             predict_nonlinearity=None,
+            callbacks=[("stop_on_non_finite_loss", StopOnNonFiniteLoss())],
             iterator_train__shuffle=True,
             iterator_train__generator=torch.Generator().manual_seed(seed),
             # Without its own generator, every DataLoader pass draws a seed from
             # (and so changes) the caller's global torch random state.
             iterator_valid__generator=torch.Generator().manual_seed(seed),
             # BatchNorm cannot train on a trailing batch of one sample.
-            iterator_train__drop_last=n_samples > self.batch_size,
+            iterator_train__drop_last=drop_last,
             device=device,
             verbose=self.verbose,
         )
-        rng_devices = [device.index or 0] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=rng_devices):
-            torch.manual_seed(seed)
-            net.fit(X_net)
 
-        self.net_ = net
-        self.history_ = net.history
-        self.device_ = device
-        self.image_shape_ = image_shape
-        self.network_shape_ = network_shape(image_shape)
-        self.data_min_ = data_min
-        self.data_range_ = data_range
-        self._classes = 2  # PyOD's predict_proba needs it; y is never used
-        self.decision_scores_ = net.predict(X_net).astype(np.float64)
-        self._process_decision_scores()
-        return self
+    def _score(self, X_net):
+        scores = self.net_.predict(X_net).astype(np.float64)
+        if not np.all(np.isfinite(scores)):
+            raise FloatingPointError(
+                f"{np.sum(~np.isfinite(scores))} of {len(scores)} anomaly scores are "
+                "not finite; the networks' weights hold NaN or inf values."
+            )
+        return scores
 
     def _check_image_shape(self, image_shape, n_features):
         if self.image_shape is None:
@@ -347,7 +387,7 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
             error.
         """
         check_is_fitted(self)
-        X, image_shape = flatten_images(X)
+        X, image_shape = flatten_images(X, self.image_layout)
         if image_shape is not None and image_shape != self.image_shape_:
             fitted = (
                 f"images of shape {self.image_shape_}"
@@ -365,7 +405,131 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
             data_min=self.data_min_,
             data_range=self.data_range_,
         )
-        return self.net_.predict(X_net).astype(np.float64)
+        return self._score(X_net)
+
+    def save(self, path):
+        """Save the fitted detector to a file that runs no code when loaded.
+
+        Parameters
+        ----------
+        path : str or path-like
+            File to write. Read it back with :meth:`load`.
+
+        Notes
+        -----
+        Unlike pickle or joblib files, which can execute arbitrary code while
+        being loaded, this file holds only tensors and JSON, and :meth:`load`
+        verifies its format version and a SHA-256 digest of its content.
+        Optimizer state is not saved: the file is for scoring.
+
+        Examples
+        --------
+        >>> import numpy as np, tempfile, os
+        >>> from sklearn_sganomaly import SkipGANomalyDetector
+        >>> X = np.random.RandomState(0).normal(size=(50, 3))
+        >>> det = SkipGANomalyDetector(epochs=1, width=8, random_state=0).fit(X)
+        >>> path = os.path.join(tempfile.mkdtemp(), "detector.pt")
+        >>> det.save(path)
+        >>> loaded = SkipGANomalyDetector.load(path)
+        >>> bool(np.array_equal(loaded.decision_function(X), det.decision_function(X)))
+        True
+        """
+        from . import __version__  # the package imports this module first
+
+        check_is_fitted(self)
+        params = self.get_params(deep=False)
+        params["device"] = str(params["device"])
+        if not isinstance(params["random_state"], int | None):
+            params["random_state"] = None  # only used by fit, not needed to score
+        fitted = {
+            "n_features_in_": self.n_features_in_,
+            "image_shape_": self.image_shape_,
+            "data_min_": np.asarray(self.data_min_).tolist(),
+            "data_range_": np.asarray(self.data_range_).tolist(),
+        }
+        if hasattr(self, "feature_names_in_"):
+            fitted["feature_names_in_"] = self.feature_names_in_.tolist()
+        metadata = {
+            "library_version": __version__,
+            "params": params,
+            "fitted": fitted,
+            "history": json.loads(json.dumps(list(self.history_), default=float)),
+        }
+        tensors = {"decision_scores_": torch.from_numpy(self.decision_scores_)}
+        for prefix, module in (
+            ("generator.", self.net_.module_),
+            ("discriminator.", self.net_.discriminator_),
+        ):
+            tensors |= {prefix + k: v for k, v in module.state_dict().items()}
+        write_model_file(path, metadata, tensors)
+
+    @classmethod
+    def load(cls, path, *, device="auto"):
+        """Load a detector written by :meth:`save`, without running any code.
+
+        Parameters
+        ----------
+        path : str or path-like
+            File written by :meth:`save`.
+        device : str or torch.device, default="auto"
+            Where to put the networks; a model trained on a GPU loads on a
+            CPU-only machine.
+
+        Returns
+        -------
+        detector : SkipGANomalyDetector
+            A fitted detector that scores exactly like the saved one.
+
+        Raises
+        ------
+        ValueError
+            If the file is not a model file, has another format version, was
+            modified, or does not match the networks its parameters describe.
+        """
+        metadata, tensors = read_model_file(path)
+        fitted = metadata["fitted"]
+        detector = cls(**metadata["params"])
+        image_shape = fitted["image_shape_"] and tuple(fitted["image_shape_"])
+        resolved = resolve_device(device)
+        shape = network_shape(image_shape) or (fitted["n_features_in_"],)
+        net = detector._build_net(shape, resolved, seed=0, drop_last=False)
+        with _forked_rng(resolved, 0):
+            net.initialize()
+        for prefix, module in (
+            ("generator.", net.module_),
+            ("discriminator.", net.discriminator_),
+        ):
+            state = {
+                k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)
+            }
+            try:
+                module.load_state_dict(state)
+            except RuntimeError as exc:
+                raise ValueError(
+                    f"The weights in {os.fspath(path)!r} do not match the networks "
+                    f"its parameters describe: {exc}"
+                ) from exc
+        net.history.extend(metadata["history"])
+        detector.net_ = net
+        detector.history_ = net.history
+        detector.device_ = resolved
+        detector.n_features_in_ = fitted["n_features_in_"]
+        if "feature_names_in_" in fitted:
+            detector.feature_names_in_ = np.asarray(fitted["feature_names_in_"], object)
+        detector.image_shape_ = image_shape
+        detector.network_shape_ = network_shape(image_shape)
+        detector.data_min_ = np.asarray(fitted["data_min_"], dtype=np.float64)
+        detector.data_range_ = np.asarray(fitted["data_range_"], dtype=np.float64)
+        detector._classes = 2
+        detector.decision_scores_ = tensors["decision_scores_"].numpy()
+        detector._process_decision_scores()
+        return detector
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "net_" in state:
+            # skorch moves a CUDA-trained net to the CPU when CUDA is missing.
+            self.device_ = torch.device(self.net_.device)
 
     def score_samples(self, X):
         """Normality score in scikit-learn's orientation: ``-decision_function``.

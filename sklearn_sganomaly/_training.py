@@ -10,25 +10,197 @@ optimizer from one loss.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import math
+import pathlib
+
+import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, PassthroughScoring
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
+from torch import nn
 
 from ._networks import init_dcgan_weights
 from ._scoring import anomaly_score
 
-__all__ = ["STEP_ORDERS", "SkipGANomalyNet"]
+__all__ = [
+    "PRECISIONS",
+    "STEP_ORDERS",
+    "SkipGANomalyNet",
+    "StopOnNonFiniteLoss",
+    "resolve_precision",
+]
 
 #: "g_first" is the official code since Dec 2019 (G step, then D step);
 #: "d_first" is the Aug 2019 release (D step first; the latent term trains D only).
 STEP_ORDERS = ("g_first", "d_first")
 
+PRECISIONS = ("auto", "fp32", "bf16")
+
 _EPOCH_TERMS = (
     "loss_d", "loss_adv", "loss_con", "loss_lat",
     "loss_d_real", "loss_d_fake", "loss_d_lat",
 )  # fmt: skip
+
+
+@functools.cache
+def _cpu_has_native_bf16() -> bool:
+    # Without AVX512-BF16 or AMX, oneDNN emulates bf16 and convolutions run 10-30x
+    # slower than fp32 (benchmarks/README.md); torch exposes no query for it.
+    try:
+        text = pathlib.Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    flags = set(text.split())
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
+def resolve_precision(precision: str, device) -> str:
+    """Resolve ``precision`` to ``"fp32"`` or ``"bf16"`` for ``device``.
+
+    Parameters
+    ----------
+    precision : {"auto", "fp32", "bf16"}
+    device : str or torch.device
+
+    Returns
+    -------
+    str
+        ``"auto"`` becomes ``"bf16"`` on CUDA devices that support it and on
+        CPUs with native bf16 instructions (AVX512-BF16 or AMX), else ``"fp32"``.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
+    if precision != "auto":
+        return precision
+    device = torch.device(device)
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    if device.type == "cpu" and _cpu_has_native_bf16():
+        return "bf16"
+    return "fp32"
+
+
+class _Tensors(torch.utils.data.Dataset):
+    """Rows of one tensor; what ``SkipGANomalyNet.get_dataset`` makes of arrays."""
+
+    def __init__(self, data: torch.Tensor) -> None:
+        self.data = data
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, index):
+        return self.data[index], torch.zeros(())
+
+
+class _Batches:
+    """Batches sliced from a tensor, replacing a per-sample ``DataLoader``.
+
+    Takes the ``DataLoader`` arguments that skorch passes. On a ``_Tensors``
+    dataset each batch is one slice (or one gather, when shuffling) of the
+    whole tensor, so no Python code runs per sample; other datasets fall back to
+    a ``DataLoader``.
+
+    Parameters
+    ----------
+    dataset : torch Dataset
+    batch_size : int
+    shuffle : bool, default=False
+        Visit the rows in the order of ``torch.randperm(n, generator=generator)``,
+        drawn anew on every pass.
+    generator : torch.Generator or None, default=None
+        The only source of randomness; the global torch state is never used.
+    drop_last : bool, default=False
+        Leave out a trailing batch shorter than ``batch_size``.
+    **kwargs
+        Other ``DataLoader`` arguments, used only by the fallback.
+    """
+
+    def __init__(
+        self,
+        dataset,
+        batch_size,
+        shuffle=False,
+        generator=None,
+        drop_last=False,
+        **kwargs,
+    ):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = generator
+        self.drop_last = drop_last
+        self.kwargs = kwargs
+
+    def __len__(self) -> int:
+        n = len(self.dataset)
+        if self.drop_last:
+            return n // self.batch_size
+        return -(-n // self.batch_size)
+
+    def __iter__(self):
+        if not isinstance(self.dataset, _Tensors):
+            yield from torch.utils.data.DataLoader(
+                self.dataset,
+                batch_size=self.batch_size,
+                shuffle=self.shuffle,
+                generator=self.generator,
+                drop_last=self.drop_last,
+                **self.kwargs,
+            )
+            return
+        data = self.dataset.data
+        n = len(data)
+        order = None
+        if self.shuffle:
+            generator = self.generator
+            if generator is None:
+                # Like DataLoader, but seeded from fresh entropy rather than from
+                # (and so changing) the global torch random state.
+                generator = torch.Generator()
+                generator.seed()
+            order = torch.randperm(n, generator=generator).to(data.device)
+        for start in range(0, len(self) * self.batch_size, self.batch_size):
+            stop = min(start + self.batch_size, n)
+            if order is None:
+                yield data[start:stop], None
+            else:
+                yield data[order[start:stop]], None
+
+
+def _batchnorms(module: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
+    return [
+        m
+        for m in module.modules()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm)
+        and m.track_running_stats
+        and m.momentum is not None
+    ]
+
+
+@contextlib.contextmanager
+def _running_stats_counted_twice(module: nn.Module):
+    """Apply the running-statistics update of the one forward inside twice.
+
+    A train-mode BatchNorm forward moves ``r`` to ``r1 = (1 - m) r + m s`` for
+    the batch statistic ``s``. A second forward of the same batch through the
+    same weights would see the same ``s`` and give
+    ``(1 - m) r1 + m s = r1 + (1 - m) (r1 - r)``, which this applies without
+    running it.
+    """
+    norms = _batchnorms(module) if module.training else []
+    before = [(m.running_mean.clone(), m.running_var.clone()) for m in norms]
+    yield
+    with torch.no_grad():
+        for m, (mean, var) in zip(norms, before, strict=True):
+            keep = 1.0 - m.momentum
+            m.running_mean.add_(m.running_mean - mean, alpha=keep)
+            m.running_var.add_(m.running_var - var, alpha=keep)
+            m.num_batches_tracked.add_(1)
 
 
 class _CountReinits(Callback):
@@ -63,15 +235,29 @@ class SkipGANomalyNet(NeuralNet):
     score_weight : float, default=0.9
         Weight of the reconstruction error in the anomaly score.
     precision : {"auto", "fp32", "bf16"}, default="fp32"
-        Arithmetic of the forward passes (not implemented yet: always fp32).
+        Arithmetic of the forward passes: "bf16" runs them under bfloat16
+        autocast (weights, optimizer state and losses stay float32); "auto" is
+        resolved by ``resolve_precision`` when the net initializes, and the
+        result stored as ``precision_``.
     **kwargs
-        Passed to ``skorch.NeuralNet``.
+        Passed to ``skorch.NeuralNet``. ``iterator_train`` and
+        ``iterator_valid`` default to a batch iterator that slices one tensor
+        (see ``get_dataset``); ``torch.optim.Adam`` defaults to ``fused=True``.
 
     Notes
     -----
     ``predict``/``predict_proba`` return the per-sample anomaly score.
     ``forward(X, training=True)`` scores with BatchNorm in train mode, i.e. with
     the statistics of each batch, as the official evaluation does.
+
+    In "g_first" the official step runs D three times: on x, on G(x) for the
+    generator loss, and on G(x) again, detached, for the discriminator loss. D
+    does not change in between, so the last two give the same values; here one
+    forward of G(x) serves both losses, each differentiated only with respect to
+    its own network's parameters, and both optimizers step afterwards. The
+    gradients and updates are those of the official step. BatchNorm running
+    statistics still move as after three forwards: the update of the shared
+    forward is applied twice (``_running_stats_counted_twice``).
     """
 
     def __init__(
@@ -93,6 +279,8 @@ class SkipGANomalyNet(NeuralNet):
         self.reinit_threshold = reinit_threshold
         self.score_weight = score_weight
         self.precision = precision
+        kwargs.setdefault("iterator_train", _Batches)
+        kwargs.setdefault("iterator_valid", _Batches)
         super().__init__(module, *args, optimizer=optimizer, **kwargs)
 
     @property
@@ -101,6 +289,33 @@ class SkipGANomalyNet(NeuralNet):
         extra = [(k, PassthroughScoring(name=k, on_train=True)) for k in _EPOCH_TERMS]
         extra.append(("d_reinits", _CountReinits()))
         return callbacks[:-1] + extra + callbacks[-1:]  # before print_log
+
+    def initialize(self):
+        self.precision_ = resolve_precision(self.precision, self.device)
+        return super().initialize()
+
+    def get_dataset(self, X, y=None):
+        """Wrap an array or tensor ``X`` for the slicing batch iterator.
+
+        Training data moves to ``device`` once per ``fit`` (``get_iterator``);
+        data to score stays where it is and moves one batch at a time, so
+        scoring memory on the device is bounded by ``batch_size``.
+        """
+        if isinstance(X, (np.ndarray, torch.Tensor)) and y is None:
+            return _Tensors(torch.as_tensor(X))
+        return super().get_dataset(X, y)
+
+    def get_iterator(self, dataset, training=False):
+        if training and isinstance(dataset, _Tensors):
+            dataset.data = dataset.data.to(self.device)
+        return super().get_iterator(dataset, training=training)
+
+    def _autocast(self):
+        return torch.autocast(
+            torch.device(self.device).type,
+            dtype=torch.bfloat16,
+            enabled=self.precision_ == "bf16",
+        )
 
     def initialize_module(self):
         super().initialize_module()
@@ -117,7 +332,11 @@ class SkipGANomalyNet(NeuralNet):
             groups, params = self.get_params_for_optimizer(
                 name, module.named_parameters()
             )
-            setattr(self, name + "_", getattr(self, name)(*groups, **params))
+            optimizer = getattr(self, name)
+            if optimizer is torch.optim.Adam:
+                # One kernel over all parameters instead of a dozen foreach ops.
+                params.setdefault("fused", True)
+            setattr(self, name + "_", optimizer(*groups, **params))
         return self
 
     def _input(self, batch):
@@ -130,7 +349,8 @@ class SkipGANomalyNet(NeuralNet):
         ``real_out`` is D's ``(logit, features)`` of ``x``; its features are a
         constant for G. Returns the unweighted and total generator losses.
         """
-        logit_fake, features_fake = self.discriminator_(fake)
+        with self._autocast():
+            logit_fake, features_fake = self.discriminator_(fake)
         features_real = real_out[1].detach()
         if self.step_order == "d_first":
             # Aug 2019: the latent term was computed on a detached fake, so it
@@ -146,7 +366,8 @@ class SkipGANomalyNet(NeuralNet):
 
     def discriminator_step(self, fake, real_out):
         """Update D only, from ``real_out = D(x)`` and a detached ``fake``."""
-        logit_fake, features_fake = self.discriminator_(fake.detach())
+        with self._autocast():
+            logit_fake, features_fake = self.discriminator_(fake.detach())
         terms = self.criterion_.discriminator(
             real_out[0], logit_fake, real_out[1], features_fake
         )
@@ -155,16 +376,47 @@ class SkipGANomalyNet(NeuralNet):
         self.optimizer_d_.step()
         return terms
 
+    def shared_step(self, x, fake, real_out):
+        """The "g_first" G and D updates from one forward of D on ``fake``.
+
+        Gives the gradients and updates of ``generator_step`` followed by
+        ``discriminator_step`` (see Notes of the class). Returns the terms of
+        both losses.
+        """
+        # Each loss reaches only its own network's parameters: the D loss sees
+        # G(x) as a constant, as through the official detach, and G's loss
+        # leaves no gradient in D for the D step to clear.
+        g_params = [p for p in self.module_.parameters() if p.requires_grad]
+        d_params = [p for p in self.discriminator_.parameters() if p.requires_grad]
+        self.optimizer_.zero_grad(set_to_none=True)
+        self.optimizer_d_.zero_grad(set_to_none=True)
+        # BatchNorm's backward reads the running statistics, so the second
+        # update waits until both backward passes are done.
+        with _running_stats_counted_twice(self.discriminator_):
+            with self._autocast():
+                logit_fake, features_fake = self.discriminator_(fake)
+            terms = self.criterion_.generator(
+                logit_fake, fake, x, features_fake, real_out[1].detach()
+            )
+            terms |= self.criterion_.discriminator(
+                real_out[0], logit_fake, real_out[1], features_fake
+            )
+            terms["loss_g"].backward(inputs=g_params, retain_graph=True)
+            terms["loss_d"].backward(inputs=d_params)
+        self.optimizer_.step()
+        self.optimizer_d_.step()
+        return terms
+
     def train_step(self, batch, **fit_params):
         self._set_training(True)
         x = self._input(batch)
         # D(x) is shared by both steps: D does not change between its uses in
         # "g_first", and in "d_first" G only needs its (constant) features.
-        real_out = self.discriminator_(x)
-        fake = self.module_(x)
+        with self._autocast():
+            real_out = self.discriminator_(x)
+            fake = self.module_(x)
         if self.step_order == "g_first":
-            terms = self.generator_step(x, fake, real_out)
-            terms |= self.discriminator_step(fake, real_out)
+            terms = self.shared_step(x, fake, real_out)
         else:
             terms = self.discriminator_step(fake, real_out)
             terms |= self.generator_step(x, fake, real_out)
@@ -181,6 +433,10 @@ class SkipGANomalyNet(NeuralNet):
 
     def score(self, x):
         """Per-sample anomaly scores of a batch ``x`` (float32, shape (batch,))."""
+        with self._autocast():
+            return self._score(x)
+
+    def _score(self, x):
         fake = self.module_(x)
         if self.discriminator_.training:
             # Train-mode BatchNorm uses batch statistics: keep x and G(x) in
@@ -199,3 +455,26 @@ class SkipGANomalyNet(NeuralNet):
         with torch.set_grad_enabled(training):
             self._set_training(training)
             return self.score(x)
+
+
+class StopOnNonFiniteLoss(Callback):
+    """Stop training with a clear error as soon as a loss is NaN or infinite.
+
+    Left alone, a diverged GAN keeps "training" on NaN weights for the remaining
+    epochs and ends with NaN scores.
+    """
+
+    def on_batch_end(self, net, training=True, **kwargs):
+        if not training:
+            return
+        batch = net.history[-1, "batches"][-1]
+        bad = {
+            k: batch[k] for k in ("train_loss", "loss_d") if not math.isfinite(batch[k])
+        }
+        if bad:
+            terms = ", ".join(f"{k}={v}" for k, v in bad.items())
+            raise FloatingPointError(
+                f"Training diverged in epoch {len(net.history)}: {terms}. Lower "
+                "learning_rate or the loss weights, or use precision='fp32' if "
+                "bf16 was used."
+            )

@@ -20,12 +20,21 @@ __all__ = ["flatten_images", "network_shape", "resolve_device", "to_network_inpu
 _MIN_NETWORK_SIZE = 32
 
 
-def flatten_images(X):
+_MIN_IMAGE_SIDE = 8
+_MAX_CHANNELS_AUTO = 4
+# Scaled inputs are clipped to this band: far outside the training range the
+# score is already huge, and float32 must not overflow into inf or NaN.
+_INPUT_LIMIT = 1e3
+
+
+def flatten_images(X, layout="auto"):
     """Return ``(X_2d, image_shape)``: image arrays flattened, others untouched.
 
-    4-D ``(n, C, H, W)`` arrays give ``image_shape=(C, H, W)``, 3-D ``(n, H, W)``
-    arrays are grayscale images ``(1, H, W)``. Anything else is returned as is
-    with ``image_shape=None``, for ``validate_data`` to accept or reject.
+    4-D arrays are images in ``layout`` ("NCHW", "NHWC", or "auto": the axis of
+    size <= 4 among axes 1 and 3 holds the channels), flattened in (C, H, W)
+    order; 3-D ``(n, H, W)`` arrays are grayscale images ``(1, H, W)``. Anything
+    else is returned as is with ``image_shape=None``, for ``validate_data`` to
+    accept or reject.
     """
     if isinstance(X, list | tuple):
         try:
@@ -34,12 +43,31 @@ def flatten_images(X):
             return X, None
     ndim = None if sparse.issparse(X) else getattr(X, "ndim", None)
     if ndim == 4:
-        shape = tuple(X.shape[1:])
+        if _channels_last(X.shape, layout):
+            X = np.moveaxis(np.asarray(X), 3, 1)
     elif ndim == 3:
-        shape = (1, *X.shape[1:])
+        X = np.asarray(X)[:, None]
     else:
         return X, None
-    return np.asarray(X).reshape(len(X), -1), tuple(int(s) for s in shape)
+    shape = tuple(int(s) for s in X.shape[1:])
+    if min(shape[1:]) < _MIN_IMAGE_SIDE:
+        raise ValueError(
+            f"Images must be at least {_MIN_IMAGE_SIDE}x{_MIN_IMAGE_SIDE} pixels, got "
+            f"(C, H, W) = {shape}. Pass smaller inputs as a flattened 2-D table."
+        )
+    return np.asarray(X).reshape(len(X), -1), shape
+
+
+def _channels_last(shape, layout):
+    if layout != "auto":
+        return layout == "NHWC"
+    first, last = shape[1] <= _MAX_CHANNELS_AUTO, shape[3] <= _MAX_CHANNELS_AUTO
+    if first != last:
+        return last
+    raise ValueError(
+        f"Cannot tell whether the channels of X with shape {tuple(shape)} are on "
+        "axis 1 or axis 3; set image_layout='NCHW' or image_layout='NHWC'."
+    )
 
 
 def network_shape(image_shape):
@@ -68,13 +96,15 @@ def to_network_input(X, *, image_shape, data_min, data_range):
     data_min, data_range : ndarray
         Learned in ``fit``: scalars for images, per-feature arrays for tables.
         Values outside the training range map outside [-1, 1] on purpose, so the
-        reconstruction error can flag them.
+        reconstruction error can flag them, but are clipped to +-1000 so that
+        float32 never overflows.
 
     Returns
     -------
     ndarray of float32, shape (n_samples, *network_shape) or (n_samples, n_features)
     """
-    scaled = ((X - data_min) * (2.0 / data_range) - 1.0).astype(np.float32)
+    scaled = (X - data_min) * (2.0 / data_range) - 1.0
+    scaled = np.clip(scaled, -_INPUT_LIMIT, _INPUT_LIMIT).astype(np.float32)
     if image_shape is None:
         return scaled
     images = torch.from_numpy(scaled.reshape(len(X), *image_shape))

@@ -188,7 +188,7 @@ def test_other_image_shape_at_predict_names_both_shapes(fitted_images):
 
 def test_images_into_a_table_detector_are_refused(fitted_table):
     with pytest.raises(ValueError, match="table with 5 features"):
-        fitted_table.decision_function(np.zeros((2, 1, 1, 5)))
+        fitted_table.decision_function(np.zeros((2, 1, 8, 8)))
 
 
 def test_unfitted_detector_raises_not_fitted(images):

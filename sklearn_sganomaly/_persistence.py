@@ -1,0 +1,82 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) 2026 the sklearn_sganomaly developers
+"""A model file that executes no code when it is read.
+
+Pickle (and joblib) files can run arbitrary code while loading, so a model file
+from an untrusted source must not be unpickled. This format holds only tensors
+and one JSON string, read back with ``torch.load(weights_only=True)``, which
+refuses everything else. A SHA-256 digest over the content catches corrupted or
+edited files; a format version catches files from an incompatible release.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+import torch
+
+__all__ = ["FORMAT_VERSION", "read_model_file", "write_model_file"]
+
+FORMAT = "sklearn_sganomaly.SkipGANomalyDetector"
+FORMAT_VERSION = 1
+
+
+def _digest(metadata_json: str, tensors: dict[str, torch.Tensor]) -> str:
+    sha = hashlib.sha256(metadata_json.encode())
+    for name in sorted(tensors):
+        tensor = tensors[name].detach().cpu().contiguous().reshape(-1)
+        sha.update(
+            f"{name}|{tensors[name].dtype}|{tuple(tensors[name].shape)}".encode()
+        )
+        sha.update(tensor.view(torch.uint8).numpy().tobytes())
+    return sha.hexdigest()
+
+
+def write_model_file(
+    path: str | os.PathLike, metadata: dict, tensors: dict[str, torch.Tensor]
+) -> None:
+    """Write JSON-able ``metadata`` and CPU copies of ``tensors`` to ``path``."""
+    metadata_json = json.dumps(metadata, sort_keys=True)
+    tensors = {name: t.detach().cpu() for name, t in tensors.items()}
+    payload = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "metadata": metadata_json,
+        "tensors": tensors,
+        "sha256": _digest(metadata_json, tensors),
+    }
+    torch.save(payload, path)
+
+
+def read_model_file(path: str | os.PathLike) -> tuple[dict, dict[str, torch.Tensor]]:
+    """Read and verify a file written by :func:`write_model_file`.
+
+    Raises ``ValueError`` naming the problem for anything that is not an
+    unmodified model file of this format version.
+    """
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # torch raises several types for foreign files
+        raise ValueError(
+            f"{os.fspath(path)!r} is not a sklearn_sganomaly model file, or it is "
+            f"damaged; it was refused without running any of its content ({exc})."
+        ) from exc
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ValueError(f"{os.fspath(path)!r} is not a sklearn_sganomaly model file.")
+    if payload.get("format_version") != FORMAT_VERSION:
+        raise ValueError(
+            f"{os.fspath(path)!r} has model file format version "
+            f"{payload.get('format_version')!r}; this release reads version "
+            f"{FORMAT_VERSION}."
+        )
+    metadata_json, tensors = payload["metadata"], payload["tensors"]
+    if _digest(metadata_json, tensors) != payload.get("sha256"):
+        raise ValueError(
+            f"{os.fspath(path)!r} does not match its SHA-256 digest: the file was "
+            "modified or corrupted."
+        )
+    return json.loads(metadata_json), tensors

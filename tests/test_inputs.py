@@ -1,0 +1,180 @@
+"""Every reasonable input works; every unreasonable one fails clearly."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from conftest import FAST
+from sklearn.exceptions import NotFittedError
+
+from sklearn_sganomaly import SkipGANomalyDetector
+
+
+def _images(n=20, shape=(1, 8, 8), seed=0):
+    return np.random.RandomState(seed).randint(0, 256, size=(n, *shape)).astype(float)
+
+
+GOOD = _images()
+RAGGED = [[1.0, 2.0], [3.0]]
+ONE_NAN = GOOD.copy()
+ONE_NAN[3, 0, 2, 2] = np.nan
+POS_INF = GOOD.copy()
+POS_INF[0, 0, 0, 0] = np.inf
+NEG_INF = GOOD.copy()
+NEG_INF[5, 0, 7, 7] = -np.inf
+
+# (id, constructor parameters, X given to fit, exception, message pattern)
+BAD_FIT = [
+    ("nan", {}, ONE_NAN, ValueError, "NaN"),
+    ("plus-inf", {}, POS_INF, ValueError, "infinity"),
+    ("minus-inf", {}, NEG_INF, ValueError, "infinity"),
+    ("too-large-for-float32", {}, np.full((5, 3), 1e300), ValueError, "infinity"),
+    ("empty", {}, np.empty((0, 4)), ValueError, "0 sample"),
+    ("no-features", {}, np.empty((5, 0)), ValueError, "0 feature"),
+    ("one-sample", {}, GOOD[:1], ValueError, "1 sample"),
+    ("1-d", {}, np.arange(10.0), ValueError, "Expected 2D array"),
+    ("5-d", {}, np.zeros((4, 1, 8, 8, 1)), ValueError, "dim 5"),
+    ("ragged-list", {}, RAGGED, ValueError, "inhomogeneous"),
+    ("strings", {}, np.array([["a", "b"], ["c", "d"]]), ValueError, "convert"),
+    ("objects", {}, np.array([[object(), 1]] * 3), TypeError, "object"),
+    ("complex", {}, np.ones((4, 2)) + 1j, ValueError, "Complex data"),
+    ("sparse", {}, sp.csr_matrix(np.eye(4)), TypeError, "[Ss]parse"),
+    ("none", {}, None, ValueError, "scalar array"),
+    ("image-too-small", {}, _images(shape=(1, 4, 6)), ValueError, r"at least 8x8"),
+    ("ambiguous-layout", {}, _images(shape=(6, 8, 8)), ValueError, "image_layout"),
+    ("image-shape-features", {"image_shape": (1, 4, 4)}, GOOD.reshape(20, -1),
+     ValueError, r"image_shape=\(1, 4, 4\).*64"),
+    ("image-shape-not-3d", {"image_shape": (8, 8)}, GOOD.reshape(20, -1),
+     ValueError, r"image_shape=\(8, 8\)"),
+    ("image-shape-vs-4d", {"image_shape": (1, 4, 16)}, GOOD, ValueError,
+     r"\(1, 4, 16\) does not match.*\(1, 8, 8\)"),
+    ("batch-size-0", {"batch_size": 0}, GOOD, ValueError, "batch_size"),
+    ("batch-size-negative", {"batch_size": -3}, GOOD, ValueError, "batch_size"),
+    ("batch-size-float", {"batch_size": 2.5}, GOOD, ValueError, "batch_size"),
+    ("contamination-high", {"contamination": 0.7}, GOOD, ValueError, "contamination"),
+    ("contamination-zero", {"contamination": 0.0}, GOOD, ValueError, "contamination"),
+    ("contamination-negative", {"contamination": -0.1}, GOOD, ValueError,
+     "contamination"),
+    ("epochs-0", {"epochs": 0}, GOOD, ValueError, "epochs"),
+    ("learning-rate-0", {"learning_rate": 0.0}, GOOD, ValueError, "learning_rate"),
+    ("score-weight", {"score_weight": 1.5}, GOOD, ValueError, "score_weight"),
+    ("width-0", {"width": 0}, GOOD, ValueError, "width"),
+    ("step-order", {"step_order": "random"}, GOOD, ValueError, "step_order"),
+    ("precision", {"precision": "fp8"}, GOOD, ValueError, "precision"),
+    ("image-layout", {"image_layout": "CHW"}, GOOD, ValueError, "image_layout"),
+    ("unknown-device", {"device": "tpu"}, GOOD, ValueError, "'tpu'"),
+    ("device-type", {"device": 3}, GOOD, ValueError, "device"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("params", "X", "error", "message"),
+    [case[1:] for case in BAD_FIT],
+    ids=[case[0] for case in BAD_FIT],
+)
+def test_bad_fit_input_raises_a_clear_error(params, X, error, message):
+    with pytest.raises(error, match=message):
+        SkipGANomalyDetector(**{**FAST, **params}).fit(X)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+@pytest.mark.parametrize("device", ["cuda", "cuda:1"])
+def test_cuda_without_cuda_fails_at_fit_with_a_clear_error(device):
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        SkipGANomalyDetector(**{**FAST, "device": device}).fit(GOOD)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return SkipGANomalyDetector(**FAST, random_state=0).fit(GOOD)
+
+
+BAD_PREDICT = [
+    ("nan", ONE_NAN, "NaN"),
+    ("inf", POS_INF, "infinity"),
+    ("channels", _images(shape=(3, 8, 8)), r"\(3, 8, 8\).*\(1, 8, 8\)"),
+    ("size", _images(shape=(1, 16, 16)), r"\(1, 16, 16\).*\(1, 8, 8\)"),
+    ("features", np.zeros((3, 10)), "10 features.*expecting 64"),
+    ("empty", np.empty((0, 64)), "0 sample"),
+    ("sparse", sp.csr_matrix(np.ones((2, 64))), "[Ss]parse"),
+    ("1-d", np.zeros(64), "Expected 2D array"),
+]
+
+
+@pytest.mark.parametrize(
+    ("X", "message"), [c[1:] for c in BAD_PREDICT], ids=[c[0] for c in BAD_PREDICT]
+)
+@pytest.mark.parametrize(
+    "method", ["decision_function", "predict", "score_samples", "predict_proba"]
+)
+def test_bad_predict_input_raises_a_clear_error(fitted, X, message, method):
+    with pytest.raises((ValueError, TypeError), match=message):
+        getattr(fitted, method)(X)
+
+
+@pytest.mark.parametrize(
+    "method", ["decision_function", "predict", "score_samples", "predict_proba"]
+)
+def test_unfitted_detector_raises_not_fitted(method):
+    with pytest.raises(NotFittedError):
+        getattr(SkipGANomalyDetector(), method)(GOOD)
+
+
+def test_constant_images_fit_and_score():
+    X = np.full((12, 1, 8, 8), 7.0)
+    det = SkipGANomalyDetector(**FAST, random_state=0).fit(X)
+    assert np.all(np.isfinite(det.decision_scores_))
+    assert np.all(np.isfinite(det.decision_function(X + 1.0)))
+
+
+def test_values_far_outside_the_training_range_score_finite_and_high(fitted):
+    far = np.full((2, 1, 8, 8), 1e30)
+    scores = fitted.decision_function(far)
+    assert np.all(np.isfinite(scores))
+    assert scores.min() > fitted.decision_scores_.max()
+
+
+@pytest.mark.parametrize("layout", ["auto", "NHWC"])
+def test_channels_last_images_match_channels_first(layout):
+    X = _images(shape=(3, 8, 8))
+    nchw = SkipGANomalyDetector(**FAST, random_state=0).fit(X)
+    nhwc = SkipGANomalyDetector(**FAST, image_layout=layout, random_state=0)
+    nhwc.fit(np.moveaxis(X, 1, 3))
+    assert nhwc.image_shape_ == (3, 8, 8)
+    np.testing.assert_array_equal(nhwc.decision_scores_, nchw.decision_scores_)
+    np.testing.assert_array_equal(
+        nhwc.decision_function(np.moveaxis(X, 1, 3)), nchw.decision_function(X)
+    )
+
+
+def test_explicit_layout_resolves_an_ambiguous_shape():
+    X = _images(shape=(6, 8, 8))
+    det = SkipGANomalyDetector(**FAST, image_layout="NCHW", random_state=0).fit(X)
+    assert det.image_shape_ == (6, 8, 8)
+
+
+@pytest.mark.parametrize(
+    ("shape", "network"),
+    [((1, 8, 8), (1, 32, 32)), ((3, 20, 12), (3, 32, 32)), ((2, 33, 9), (2, 64, 64))],
+)
+def test_any_size_from_8_is_resized_to_a_power_of_two(shape, network):
+    X = _images(n=8, shape=shape)
+    det = SkipGANomalyDetector(**FAST, random_state=0).fit(X)
+    assert det.image_shape_ == shape
+    assert det.network_shape_ == network
+    assert det.decision_function(X).shape == (8,)
+
+
+def test_array_variants_give_identical_scores(fitted, tmp_path):
+    expected = fitted.decision_function(GOOD)
+    readonly = GOOD.copy()
+    readonly.flags.writeable = False
+    memmap = np.memmap(
+        tmp_path / "x.dat", dtype=np.float64, mode="w+", shape=GOOD.shape
+    )
+    memmap[:] = GOOD
+    strided = np.repeat(GOOD, 2, axis=0)[::2]
+    fortran = np.asfortranarray(GOOD.reshape(20, -1))
+    for X in (GOOD.astype(np.float16), GOOD.astype(np.uint8), GOOD.tolist(),
+              readonly, memmap, strided, fortran):  # fmt: skip
+        np.testing.assert_array_equal(fitted.decision_function(X), expected)
