@@ -407,6 +407,49 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         )
         return self._score(X_net)
 
+    def anomaly_map(self, X):
+        """Per-pixel anomaly maps: squared reconstruction error, channel mean.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, C, H, W) or (n_samples, H, W)
+            Images as accepted by ``decision_function``.
+
+        Returns
+        -------
+        maps : ndarray of shape (n_samples, H, W)
+            Maps at the input resolution. They are computed at
+            ``network_shape_`` and resized back (bilinear), so their mean is
+            close to, though not exactly, the pixel term of the anomaly score.
+        """
+        check_is_fitted(self)
+        if self.image_shape_ is None:
+            raise ValueError(
+                "anomaly_map needs a detector fitted on images; this one was fitted "
+                f"on a table with {self.n_features_in_} features."
+            )
+        X, _ = flatten_images(X, self.image_layout)
+        X = validate_data(self, X, reset=False, dtype=np.float32)
+        X_net = to_network_input(
+            X,
+            image_shape=self.image_shape_,
+            data_min=self.data_min_,
+            data_range=self.data_range_,
+        )
+        generator = self.net_.module_
+        generator.eval()
+        maps = []
+        with torch.no_grad():
+            for start in range(0, len(X_net), self.batch_size):
+                x = torch.from_numpy(X_net[start : start + self.batch_size])
+                x = x.to(self.net_.device)
+                error = (x - generator(x).float()).pow(2).mean(1, keepdim=True)
+                error = torch.nn.functional.interpolate(
+                    error, size=self.image_shape_[1:], mode="bilinear"
+                )
+                maps.append(error[:, 0].cpu().numpy())
+        return np.concatenate(maps).astype(np.float64)
+
     def save(self, path):
         """Save the fitted detector to a file that runs no code when loaded.
 
