@@ -25,6 +25,19 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_gpu)
 
 
+@pytest.fixture(scope="module")
+def single_thread():
+    """Run a test module's tiny networks on one thread.
+
+    Tiny convolutions spend far longer synchronising threads than computing on a
+    shared 2-core machine.
+    """
+    n_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n_threads)
+
+
 @pytest.fixture(scope="session")
 def images():
     """60 grayscale 8x8 images in [0, 16] (integer valued, like sklearn digits)."""

@@ -22,14 +22,7 @@ from sklearn_sganomaly._networks import (
 SLOPE = 0.2
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    # Tiny convolutions spend far longer synchronising threads than computing on a
-    # shared 2-core machine.
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 def n_params(module):
@@ -388,44 +381,27 @@ def _grads(out, *tensors, seed=1):
     return torch.autograd.grad(out, tensors, upstream)
 
 
+@pytest.mark.parametrize(
+    ("layer", "reference", "size", "out_size"),
+    [(_Conv2d, F.conv2d, 2, 1), (_ConvTranspose2d, F.conv_transpose2d, 1, 2)],
+    ids=["conv", "conv-transpose"],
+)
 @pytest.mark.parametrize("bias", [False, True])
 @pytest.mark.parametrize("batch", [1, 3])
-def test_conv2d_fast_path_matches_convolution(bias, batch):
+def test_bottleneck_fast_path_matches_the_convolution(
+    layer, reference, size, out_size, bias, batch
+):
     torch.manual_seed(0)
-    conv = _Conv2d(6, 5, 4, 2, 1, bias=bias)
+    conv = layer(6, 5, 4, 2, 1, bias=bias)
     if bias:
         nn.init.normal_(conv.bias)
-    x = torch.randn(batch, 6, 2, 2, requires_grad=True)
+    x = torch.randn(batch, 6, size, size, requires_grad=True)
     w = conv.weight.detach().clone().requires_grad_()
     b = conv.bias.detach().clone().requires_grad_() if bias else None
 
     out = conv(x)
-    ref = F.conv2d(x, w, b, stride=2, padding=1)
-    assert out.shape == ref.shape == (batch, 5, 1, 1)
-    torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
-
-    params = [conv.weight, conv.bias] if bias else [conv.weight]
-    ref_params = [w, b] if bias else [w]
-    got = _grads(out, x, *params)
-    want = _grads(ref, x, *ref_params)
-    for g_got, g_want in zip(got, want, strict=True):
-        torch.testing.assert_close(g_got, g_want, atol=1e-5, rtol=1e-5)
-
-
-@pytest.mark.parametrize("bias", [False, True])
-@pytest.mark.parametrize("batch", [1, 3])
-def test_conv_transpose2d_fast_path_matches_transposed_convolution(bias, batch):
-    torch.manual_seed(0)
-    conv = _ConvTranspose2d(6, 5, 4, 2, 1, bias=bias)
-    if bias:
-        nn.init.normal_(conv.bias)
-    x = torch.randn(batch, 6, 1, 1, requires_grad=True)
-    w = conv.weight.detach().clone().requires_grad_()
-    b = conv.bias.detach().clone().requires_grad_() if bias else None
-
-    out = conv(x)
-    ref = F.conv_transpose2d(x, w, b, stride=2, padding=1)
-    assert out.shape == ref.shape == (batch, 5, 2, 2)
+    ref = reference(x, w, b, stride=2, padding=1)
+    assert out.shape == ref.shape == (batch, 5, out_size, out_size)
     torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
 
     params = [conv.weight, conv.bias] if bias else [conv.weight]

@@ -30,14 +30,7 @@ BATCH_TERMS = (
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    # Tiny convolutions spend far longer synchronising threads than computing on a
-    # shared 2-core machine.
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 def make_net(shape=DENSE, *, initialize=True, **kwargs):
