@@ -386,26 +386,34 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
             ``1 - score_weight`` times the mean squared discriminator-feature
             error.
         """
+        return self._score(self._network_input(X))
+
+    def _network_input(self, X):
+        """The scoring path's one conversion, with errors naming the fitted input."""
         check_is_fitted(self)
-        X, image_shape = flatten_images(X, self.image_layout)
+        fitted = (
+            f"images of shape {self.image_shape_}"
+            if self.image_shape_ is not None
+            else f"a table with {self.n_features_in_} features"
+        )
+        try:
+            X, image_shape = flatten_images(X, self.image_layout)
+        except ValueError as exc:
+            raise ValueError(
+                f"{exc} {type(self).__name__} was fitted on {fitted}."
+            ) from exc
         if image_shape is not None and image_shape != self.image_shape_:
-            fitted = (
-                f"images of shape {self.image_shape_}"
-                if self.image_shape_ is not None
-                else f"a table with {self.n_features_in_} features"
-            )
             raise ValueError(
                 f"X holds images of shape {image_shape}, but "
                 f"{type(self).__name__} was fitted on {fitted}."
             )
         X = validate_data(self, X, reset=False, dtype=np.float32)
-        X_net = to_network_input(
+        return to_network_input(
             X,
             image_shape=self.image_shape_,
             data_min=self.data_min_,
             data_range=self.data_range_,
         )
-        return self._score(X_net)
 
     def anomaly_map(self, X):
         """Per-pixel anomaly maps: squared reconstruction error, channel mean.
@@ -428,14 +436,7 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
                 "anomaly_map needs a detector fitted on images; this one was fitted "
                 f"on a table with {self.n_features_in_} features."
             )
-        X, _ = flatten_images(X, self.image_layout)
-        X = validate_data(self, X, reset=False, dtype=np.float32)
-        X_net = to_network_input(
-            X,
-            image_shape=self.image_shape_,
-            data_min=self.data_min_,
-            data_range=self.data_range_,
-        )
+        X_net = self._network_input(X)
         generator = self.net_.module_
         generator.eval()
         maps = []
@@ -573,6 +574,31 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         if "net_" in state:
             # skorch moves a CUDA-trained net to the CPU when CUDA is missing.
             self.device_ = torch.device(self.net_.device)
+
+    def predict_proba(self, X, method="linear", return_confidence=False):
+        """Outlier probability of each sample, from PyOD's ``BaseDetector``.
+
+        Parameters
+        ----------
+        X : array-like
+            As for ``decision_function``.
+        method : {"linear", "unify"}, default="linear"
+            "linear" min-max scales the score against the training scores;
+            "unify" uses a Gaussian error function (Kriegel et al., 2011).
+        return_confidence : bool, default=False
+            Also return PyOD's confidence of each prediction.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, 2)
+            Columns: probability of being normal, of being an outlier.
+        confidence : ndarray of shape (n_samples,)
+            Only with ``return_confidence=True``.
+        """
+        # PyOD reads X.shape; lists and other array-likes have none.
+        if not hasattr(X, "shape"):
+            X = np.asarray(X)
+        return super().predict_proba(X, method, return_confidence)
 
     def score_samples(self, X):
         """Normality score in scikit-learn's orientation: ``-decision_function``.
