@@ -1,0 +1,51 @@
+"""
+Training curves from ``history_``
+=================================
+
+Training is run by skorch, and ``history_`` is skorch's per-epoch
+:class:`~skorch.history.History` with every loss term: the generator's total
+``train_loss`` and its parts ``loss_adv`` (adversarial), ``loss_con``
+(L1 reconstruction, times ``contextual_weight``) and ``loss_lat`` (feature
+matching), and the discriminator's ``loss_d``. ``verbose=1`` prints the same
+numbers as a table while training.
+"""
+
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.datasets import load_digits
+
+from sklearn_sganomaly import SkipGANomalyDetector
+
+digits = load_digits()
+X = digits.images[digits.target == 3][:, np.newaxis]  # about 180 images of "3"
+
+det = SkipGANomalyDetector(
+    epochs=12, batch_size=16, width=16, verbose=1, random_state=0
+)
+det.fit(X)
+
+# %%
+# Reading the history
+# -------------------
+# ``history_[:, key]`` gives one value per epoch; ``d_reinits`` counts how
+# often the discriminator was re-initialised after collapsing.
+history = det.history_
+epochs = history[:, "epoch"]
+print("columns:", sorted(k for k in history[-1] if k != "batches"))
+print("discriminator re-initialisations:", sum(history[:, "d_reinits"]))
+
+# %%
+# Plot the loss terms
+# -------------------
+fig, (ax_g, ax_d) = plt.subplots(1, 2, figsize=(10, 4))
+for key in ["train_loss", "loss_con", "loss_adv", "loss_lat"]:
+    ax_g.plot(epochs, history[:, key], marker="o", label=key)
+ax_g.set_yscale("log")
+ax_g.set_title("generator")
+ax_d.plot(epochs, history[:, "loss_d"], marker="o", color="C4", label="loss_d")
+ax_d.set_title("discriminator")
+for ax in (ax_g, ax_d):
+    ax.set_xlabel("epoch")
+    ax.legend()
+fig.tight_layout()
+plt.show()
