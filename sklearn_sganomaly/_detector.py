@@ -9,6 +9,7 @@ is delegated to the skorch net in ``_training.py``; no torch layer is defined he
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from contextlib import contextmanager
@@ -26,15 +27,37 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._losses import SkipGANomalyLoss
 from ._networks import Discriminator, UNetGenerator
 from ._persistence import read_model_file, write_model_file
-from ._training import STEP_ORDERS, SkipGANomalyNet, StopOnNonFiniteLoss
-from ._validation import (
-    flatten_images,
-    network_shape,
-    resolve_device,
-    to_network_input,
+from ._training import (
+    STEP_ORDERS,
+    SkipGANomalyNet,
+    checkpoint,
+    holdout_split,
+    stopped_early,
+    training_callbacks,
 )
+from ._validation import NetworkInput, flatten_images, network_shape, resolve_device
 
 __all__ = ["SkipGANomalyDetector"]
+
+# Numeric dtypes kept as given (a uint8 memmap stays uint8 and on disk); anything
+# else is converted to the first. Conversion to float32 happens batch by batch.
+_KEPT_DTYPES = (
+    np.float32, np.float64, np.float16,
+    np.uint8, np.uint16, np.uint32, np.uint64,
+    np.int8, np.int16, np.int32, np.int64,
+)  # fmt: skip
+
+
+def _check_float32_range(X):
+    """Reject values the float32 networks would see as infinity, as sklearn would."""
+    if X.dtype == np.float64 and X.size:
+        largest = max(X.max(), -X.min())
+        if largest > np.finfo(np.float32).max:
+            raise ValueError(
+                "Input X contains infinity or a value too large for "
+                f"dtype('float32'): largest magnitude {largest:.3g}."
+            )
+    return X
 
 
 @contextmanager
@@ -100,11 +123,34 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         autocast (weights, optimizer state and losses stay float32); "auto"
         picks what the speed benchmark measured to be faster without losing
         accuracy on the device found.
+    validation_fraction : float in (0, 1) or None, default=None
+        Share of the training data held out to stop training early: after each
+        epoch the mean anomaly score of the held-out samples (``valid_loss`` in
+        ``history_``) is computed, training stops once it has not improved for
+        ``n_iter_no_change`` epochs, and the generator and discriminator of the
+        best epoch are restored. None trains for ``epochs`` epochs on all data.
+    n_iter_no_change : int, default=5
+        Patience of early stopping, in epochs; used with ``validation_fraction``.
+    warm_start : bool, default=False
+        When True and the detector is fitted, ``fit`` trains the existing
+        networks (and optimizers) for ``epochs`` more epochs on ``X`` instead of
+        starting afresh. The scaling and the other hyper-parameters of the first
+        fit are kept; ``X`` must have the fitted shape.
+    checkpoint_dir : str, path-like or None, default=None
+        Directory where networks, optimizer states and history are saved after
+        every epoch (skorch's ``Checkpoint``). When it already holds a
+        checkpoint, ``fit`` resumes from it and trains the remaining epochs, so
+        an interrupted fit finishes as if it had never stopped (with the same
+        ``random_state`` and data).
+    callbacks : list of skorch callbacks or (name, callback) pairs, default=None
+        Extra skorch callbacks, run after the built-in ones. Each ``fit`` uses
+        fresh copies, so refits and clones are independent.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation and shuffling. The global torch and numpy
         random states are left untouched.
     verbose : int, default=0
-        0 prints nothing; 1 prints a table of the loss terms per epoch.
+        0 prints nothing; 1 prints a progress bar per epoch and a table of the
+        loss terms.
 
     Attributes
     ----------
@@ -184,6 +230,11 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         "step_order": [StrOptions(set(STEP_ORDERS))],
         "device": [str, torch.device],
         "precision": [StrOptions({"auto", "fp32", "bf16"})],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
+        "checkpoint_dir": [str, os.PathLike, None],
+        "callbacks": [list, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -206,6 +257,11 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         step_order="g_first",
         device="auto",
         precision="auto",
+        validation_fraction=None,
+        n_iter_no_change=5,
+        warm_start=False,
+        checkpoint_dir=None,
+        callbacks=None,
         random_state=None,
         verbose=0,
     ):
@@ -226,6 +282,11 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         self.step_order = step_order
         self.device = device
         self.precision = precision
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.checkpoint_dir = checkpoint_dir
+        self.callbacks = callbacks
         self.random_state = random_state
         self.verbose = verbose
 
@@ -257,8 +318,64 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
             raise
 
     def _fit(self, X):
+        warm = self.warm_start and hasattr(self, "net_")
+        data = self._network_input(X) if warm else self._learn_input(X)
+        if not isinstance(X, np.memmap):
+            # In-memory data is converted once and moved to the device once; a
+            # memmap is read and converted one batch at a time, so it never
+            # needs the RAM a float32 copy would.
+            data = data[:]
+        device = self.device_ if warm else resolve_device(self.device)
+        seed = int(
+            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        )
+        train, valid = self._holdout(data, seed)
+        shape = self.network_shape_ or (self.n_features_in_,)
+        if warm:
+            # A copy, so that a failed or interrupted fit leaves the old net intact.
+            net = copy.deepcopy(self.net_)
+        else:
+            net = self._build_net(
+                shape, device, seed, drop_last=len(train) > self.batch_size
+            )
+        net.set_params(
+            callbacks=training_callbacks(
+                verbose=self.verbose,
+                patience=None if valid is None else self.n_iter_no_change,
+                checkpoint_dir=self.checkpoint_dir,
+                extra=copy.deepcopy(self.callbacks or []),
+            ),
+            train_split=None if valid is None else holdout_split(valid),
+            verbose=self.verbose,
+        )
+        with _forked_rng(device, seed):
+            if not warm:
+                net.initialize()
+                self._resume_from_checkpoint(net)
+            epochs_done = len(net.history)
+            target = epochs_done + self.epochs if warm else self.epochs
+            if target > epochs_done:
+                net.partial_fit(train, epochs=target - epochs_done)
+        if len(net.history) < target and not stopped_early(net):
+            # skorch ends training quietly on KeyboardInterrupt; a partly
+            # trained model must not pass for a fitted one.
+            raise KeyboardInterrupt(
+                f"fit was interrupted after {len(net.history) - epochs_done} of "
+                f"{target - epochs_done} epochs; the detector keeps its previous "
+                "state."
+            )
+        self.net_ = net
+        self.history_ = net.history
+        self.device_ = device
+        self._classes = 2  # PyOD's predict_proba needs it; y is never used
+        self.decision_scores_ = self._score(data)
+        self._process_decision_scores()
+        return self
+
+    def _learn_input(self, X):
+        """Validate training data, learn its scaling, return a ``NetworkInput``."""
         X, image_shape = flatten_images(X, self.image_layout)
-        X = validate_data(self, X, reset=True, dtype=np.float32)
+        X = _check_float32_range(validate_data(self, X, reset=True, dtype=_KEPT_DTYPES))
         n_samples, n_features = X.shape
         if n_samples < 2:
             raise ValueError(
@@ -266,46 +383,62 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
                 f"n_samples={n_samples} (1 sample)."
             )
         image_shape = self._check_image_shape(image_shape, n_features)
-        device = resolve_device(self.device)
-
         # One affine map to [-1, 1] (the generator's Tanh range): global for
         # images, so pixel values keep their meaning, per feature for tables.
         axis = 0 if image_shape is None else None
         data_min = X.min(axis=axis).astype(np.float64)
         data_range = X.max(axis=axis).astype(np.float64) - data_min
-        data_range = np.where(data_range > 0, data_range, 1.0)
-        X_net = to_network_input(
-            X, image_shape=image_shape, data_min=data_min, data_range=data_range
-        )
-
-        seed = int(
-            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        )
-        shape = network_shape(image_shape) or (n_features,)
-        net = self._build_net(
-            shape, device, seed, drop_last=n_samples > self.batch_size
-        )
-        with _forked_rng(device, seed):
-            net.fit(X_net)
-        if len(net.history) < self.epochs:
-            # skorch ends training quietly on KeyboardInterrupt; a partly
-            # trained model must not pass for a fitted one.
-            raise KeyboardInterrupt(
-                f"fit was interrupted after {len(net.history)} of {self.epochs} "
-                "epochs; the detector keeps its previous state."
-            )
-
-        self.net_ = net
-        self.history_ = net.history
-        self.device_ = device
         self.image_shape_ = image_shape
         self.network_shape_ = network_shape(image_shape)
         self.data_min_ = data_min
-        self.data_range_ = data_range
-        self._classes = 2  # PyOD's predict_proba needs it; y is never used
-        self.decision_scores_ = self._score(X_net)
-        self._process_decision_scores()
-        return self
+        self.data_range_ = np.where(data_range > 0, data_range, 1.0)
+        return self._as_network_input(X)
+
+    def _as_network_input(self, X):
+        return NetworkInput(
+            X,
+            image_shape=self.image_shape_,
+            data_min=self.data_min_,
+            data_range=self.data_range_,
+        )
+
+    def _holdout(self, data, seed):
+        """Split off ``validation_fraction`` of the rows for early stopping."""
+        if self.validation_fraction is None:
+            return data, None
+        n_samples = len(data)
+        n_valid = int(np.ceil(self.validation_fraction * n_samples))
+        if n_samples - n_valid < 2:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} leaves "
+                f"{n_samples - n_valid} of {n_samples} samples for training; at "
+                "least 2 are needed."
+            )
+        order = np.random.RandomState(seed).permutation(n_samples)
+        valid_rows, train_rows = np.sort(order[:n_valid]), np.sort(order[n_valid:])
+        if isinstance(data, NetworkInput):
+            # Only the raw rows of each part are copied, not float32 images.
+            return (
+                self._as_network_input(data.X[train_rows]),
+                self._as_network_input(data.X[valid_rows]),
+            )
+        return data[train_rows], data[valid_rows]
+
+    def _resume_from_checkpoint(self, net):
+        """Continue from the checkpoint in ``checkpoint_dir``, if there is one."""
+        if self.checkpoint_dir is None:
+            return
+        saved = checkpoint(self.checkpoint_dir)
+        if not os.path.exists(os.path.join(self.checkpoint_dir, saved.f_history)):
+            return
+        try:
+            net.load_params(checkpoint=saved)
+        except (RuntimeError, ValueError, KeyError, OSError) as exc:
+            raise ValueError(
+                f"The checkpoint in checkpoint_dir={self.checkpoint_dir!r} does not "
+                f"match this detector's networks or is damaged ({exc}). Use another "
+                "directory, or delete it to start afresh."
+            ) from exc
 
     def _build_net(self, shape, device, seed, *, drop_last):
         return SkipGANomalyNet(
@@ -328,9 +461,9 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
             step_order=self.step_order,
             precision=self.precision,
             score_weight=self.score_weight,
+            random_seed=seed,
             train_split=None,
             predict_nonlinearity=None,
-            callbacks=[("stop_on_non_finite_loss", StopOnNonFiniteLoss())],
             iterator_train__shuffle=True,
             iterator_train__generator=torch.Generator().manual_seed(seed),
             # Without its own generator, every DataLoader pass draws a seed from
@@ -342,8 +475,9 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
             verbose=self.verbose,
         )
 
-    def _score(self, X_net):
-        scores = self.net_.predict(X_net).astype(np.float64)
+    def _score(self, data):
+        """Scores of network input: an array, a tensor or a ``NetworkInput``."""
+        scores = self.net_.predict(data).astype(np.float64)
         if not np.all(np.isfinite(scores)):
             raise FloatingPointError(
                 f"{np.sum(~np.isfinite(scores))} of {len(scores)} anomaly scores are "
@@ -389,7 +523,11 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         return self._score(self._network_input(X))
 
     def _network_input(self, X):
-        """The scoring path's one conversion, with errors naming the fitted input."""
+        """Validate ``X`` against the fitted input; errors name the fitted input.
+
+        Returns a ``NetworkInput``: rows are converted one batch at a time, so
+        scoring memory grows with ``batch_size``, not with ``X``.
+        """
         check_is_fitted(self)
         fitted = (
             f"images of shape {self.image_shape_}"
@@ -407,13 +545,51 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
                 f"X holds images of shape {image_shape}, but "
                 f"{type(self).__name__} was fitted on {fitted}."
             )
-        X = validate_data(self, X, reset=False, dtype=np.float32)
-        return to_network_input(
-            X,
-            image_shape=self.image_shape_,
-            data_min=self.data_min_,
-            data_range=self.data_range_,
+        X = _check_float32_range(
+            validate_data(self, X, reset=False, dtype=_KEPT_DTYPES)
         )
+        return self._as_network_input(X)
+
+    def calibrate_threshold(self, X_normal, *, fpr=0.05):
+        """Set ``threshold_`` from a target false-positive rate on normal data.
+
+        ``contamination`` sets the threshold from the training data, which may
+        hold unknown anomalies. When held-out samples known to be normal are at
+        hand, this sets it so that at most a share ``fpr`` of them is flagged.
+
+        Parameters
+        ----------
+        X_normal : array-like
+            Normal samples not used in ``fit``, as for ``decision_function``.
+        fpr : float in (0, 1), default=0.05
+            Largest share of ``X_normal`` that ``predict`` may flag.
+
+        Returns
+        -------
+        self : SkipGANomalyDetector
+            With ``threshold_`` and ``labels_`` updated; ``predict``,
+            ``predict_confidence`` and ``fit_predict``-style labels follow it.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_sganomaly import SkipGANomalyDetector
+        >>> rng = np.random.RandomState(0)
+        >>> det = SkipGANomalyDetector(epochs=1, width=8, random_state=0)
+        >>> det = det.fit(rng.normal(size=(100, 3)))
+        >>> X_normal = rng.normal(size=(200, 3))
+        >>> float(det.calibrate_threshold(X_normal, fpr=0.01).predict(X_normal).mean())
+        0.005
+        """
+        check_is_fitted(self)
+        if not isinstance(fpr, Real) or not 0 < fpr < 1:
+            raise ValueError(f"fpr must be a float in (0, 1), got {fpr!r}.")
+        scores = self.decision_function(X_normal)
+        # "higher" takes an observed score, so that strictly fewer than
+        # fpr * n_samples scores lie above it.
+        self.threshold_ = float(np.quantile(scores, 1 - fpr, method="higher"))
+        self.labels_ = (self.decision_scores_ > self.threshold_).astype(int)
+        return self
 
     def anomaly_map(self, X):
         """Per-pixel anomaly maps: squared reconstruction error, channel mean.
@@ -436,14 +612,13 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
                 "anomaly_map needs a detector fitted on images; this one was fitted "
                 f"on a table with {self.n_features_in_} features."
             )
-        X_net = self._network_input(X)
+        data = self._network_input(X)
         generator = self.net_.module_
         generator.eval()
         maps = []
         with torch.no_grad():
-            for start in range(0, len(X_net), self.batch_size):
-                x = torch.from_numpy(X_net[start : start + self.batch_size])
-                x = x.to(self.net_.device)
+            for start in range(0, len(data), self.batch_size):
+                x = data[start : start + self.batch_size].to(self.net_.device)
                 error = (x - generator(x).float()).pow(2).mean(1, keepdim=True)
                 error = torch.nn.functional.interpolate(
                     error, size=self.image_shape_[1:], mode="bilinear"

@@ -11,6 +11,7 @@ optimizer from one loss.
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import math
 import pathlib
@@ -18,20 +19,30 @@ import pathlib
 import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback, PassthroughScoring
+from skorch.callbacks import (
+    Callback,
+    Checkpoint,
+    EarlyStopping,
+    PassthroughScoring,
+    ProgressBar,
+)
 from skorch.dataset import unpack_data
+from skorch.helper import predefined_split
 from skorch.utils import to_tensor
 from torch import nn
 
 from ._networks import init_dcgan_weights
 from ._scoring import anomaly_score
+from ._validation import NetworkInput
 
 __all__ = [
     "PRECISIONS",
     "STEP_ORDERS",
     "SkipGANomalyNet",
     "StopOnNonFiniteLoss",
+    "holdout_split",
     "resolve_precision",
+    "training_callbacks",
 ]
 
 #: "g_first" is the official code since Dec 2019 (G step, then D step);
@@ -91,9 +102,12 @@ def resolve_precision(precision: str, device) -> str:
 
 
 class _Tensors(torch.utils.data.Dataset):
-    """Rows of one tensor; what ``SkipGANomalyNet.get_dataset`` makes of arrays."""
+    """Rows of one tensor, or of a ``NetworkInput`` that makes them batch by batch.
 
-    def __init__(self, data: torch.Tensor) -> None:
+    This is what ``SkipGANomalyNet.get_dataset`` makes of arrays.
+    """
+
+    def __init__(self, data) -> None:
         self.data = data
 
     def __len__(self) -> int:
@@ -170,7 +184,9 @@ class _Batches:
                 # (and so changing) the global torch random state.
                 generator = torch.Generator()
                 generator.seed()
-            order = torch.randperm(n, generator=generator).to(data.device)
+            order = torch.randperm(n, generator=generator)
+            if isinstance(data, torch.Tensor):
+                order = order.to(data.device)
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             stop = min(start + self.batch_size, n)
             if order is None:
@@ -218,6 +234,101 @@ class _CountReinits(Callback):
         net.history.record("d_reinits", sum(b.get("d_reinit", 0) for b in batches))
 
 
+class _RestoreBestModules(Callback):
+    """Keep the generator and discriminator of the best epoch; restore them at the end.
+
+    skorch's ``EarlyStopping(load_best=True)`` restores ``module_`` only, and the
+    score needs the discriminator of the same epoch.
+    """
+
+    def __init__(self, monitor="valid_loss_best"):
+        self.monitor = monitor
+
+    def initialize(self):
+        self.best_states_ = None
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        if net.history[-1, self.monitor]:
+            self.best_states_ = [
+                copy.deepcopy(m.state_dict()) for m in (net.module_, net.discriminator_)
+            ]
+
+    def on_train_end(self, net, **kwargs):
+        if self.best_states_ is not None:
+            for module, state in zip(
+                (net.module_, net.discriminator_), self.best_states_, strict=True
+            ):
+                module.load_state_dict(state)
+
+
+def checkpoint(dirname):
+    """skorch ``Checkpoint`` of everything ``fit`` needs to resume, every epoch."""
+    return Checkpoint(
+        monitor=None,
+        dirname=dirname,
+        f_params="generator.pt",
+        f_discriminator="discriminator.pt",
+        f_optimizer="optimizer.pt",
+        f_optimizer_d="optimizer_d.pt",
+        f_criterion=None,
+        f_history="history.json",
+        event_name=None,
+    )
+
+
+def training_callbacks(*, verbose, patience=None, checkpoint_dir=None, extra=()):
+    """The callbacks ``fit`` adds to the net's defaults, in the order they run.
+
+    Parameters
+    ----------
+    verbose : int
+        From 1 on, a progress bar per epoch (the loss table is skorch's
+        ``PrintLog``, a default callback).
+    patience : int or None
+        Early stopping on ``valid_loss`` after this many epochs without
+        improvement, restoring both networks of the best epoch; None disables it.
+    checkpoint_dir : path or None
+        Save networks, optimizers and history there after every epoch.
+    extra : sequence of skorch callbacks or (name, callback) pairs
+        The user's, run last, so a checkpoint is written before they act.
+    """
+    callbacks = [("stop_on_non_finite_loss", StopOnNonFiniteLoss())]
+    if verbose:
+        callbacks.append(("progress_bar", ProgressBar()))
+    if patience is not None:
+        callbacks += [
+            ("early_stopping", EarlyStopping(patience=patience, sink=_quiet(verbose))),
+            ("restore_best", _RestoreBestModules()),
+        ]
+    if checkpoint_dir is not None:
+        callbacks.append(("checkpoint", checkpoint(checkpoint_dir)))
+    return callbacks + list(extra)
+
+
+def _quiet(verbose):
+    return print if verbose else _noop
+
+
+def _noop(*args, **kwargs):
+    pass
+
+
+def holdout_split(X_valid):
+    """skorch ``train_split`` that validates on ``X_valid`` (array or NetworkInput)."""
+    return predefined_split(_Tensors(_as_data(X_valid)))
+
+
+def _as_data(X):
+    return X if isinstance(X, NetworkInput) else torch.as_tensor(X)
+
+
+def stopped_early(net) -> bool:
+    """Whether skorch's EarlyStopping ended the last ``fit``."""
+    early = dict(net.callbacks_).get("early_stopping")
+    return early is not None and early.misses_ >= early.patience
+
+
 class SkipGANomalyNet(NeuralNet):
     """skorch ``NeuralNet`` holding a generator and a discriminator.
 
@@ -246,6 +357,11 @@ class SkipGANomalyNet(NeuralNet):
         autocast (weights, optimizer state and losses stay float32); "auto" is
         resolved by ``resolve_precision`` when the net initializes, and the
         result stored as ``precision_``.
+    random_seed : int or None, default=None
+        When set, every epoch starts by seeding torch's random state and the
+        shuffling generator from ``(random_seed, epoch)``, so a run resumed from
+        a checkpoint, or continued with ``partial_fit``, trains exactly as an
+        uninterrupted one.
     **kwargs
         Passed to ``skorch.NeuralNet``. ``iterator_train`` and
         ``iterator_valid`` default to a batch iterator that slices one tensor
@@ -278,6 +394,7 @@ class SkipGANomalyNet(NeuralNet):
         reinit_threshold=1e-5,
         score_weight=0.9,
         precision="fp32",
+        random_seed=None,
         **kwargs,
     ):
         self.discriminator = discriminator
@@ -286,6 +403,7 @@ class SkipGANomalyNet(NeuralNet):
         self.reinit_threshold = reinit_threshold
         self.score_weight = score_weight
         self.precision = precision
+        self.random_seed = random_seed
         kwargs.setdefault("iterator_train", _Batches)
         kwargs.setdefault("iterator_valid", _Batches)
         super().__init__(module, *args, optimizer=optimizer, **kwargs)
@@ -302,20 +420,32 @@ class SkipGANomalyNet(NeuralNet):
         return super().initialize()
 
     def get_dataset(self, X, y=None):
-        """Wrap an array or tensor ``X`` for the slicing batch iterator.
+        """Wrap an array, tensor or ``NetworkInput`` for the slicing batch iterator.
 
-        Training data moves to ``device`` once per ``fit`` (``get_iterator``);
-        data to score stays where it is and moves one batch at a time, so
-        scoring memory on the device is bounded by ``batch_size``.
+        Training tensors move to ``device`` once per ``fit`` (``get_iterator``);
+        data to score, and a ``NetworkInput``, stay where they are and move one
+        batch at a time, so memory is bounded by ``batch_size``.
         """
-        if isinstance(X, (np.ndarray, torch.Tensor)) and y is None:
-            return _Tensors(torch.as_tensor(X))
+        if isinstance(X, (np.ndarray, torch.Tensor, NetworkInput)) and y is None:
+            return _Tensors(_as_data(X))
         return super().get_dataset(X, y)
 
     def get_iterator(self, dataset, training=False):
         if training and isinstance(dataset, _Tensors):
-            dataset.data = dataset.data.to(self.device)
+            if isinstance(dataset.data, torch.Tensor):
+                dataset.data = dataset.data.to(self.device)
         return super().get_iterator(dataset, training=training)
+
+    def on_epoch_begin(self, net, **kwargs):
+        super().on_epoch_begin(net, **kwargs)
+        if self.random_seed is None:
+            return
+        epoch_seed = np.random.SeedSequence([self.random_seed, len(self.history)])
+        torch_seed, shuffle_seed = epoch_seed.generate_state(2)
+        torch.manual_seed(int(torch_seed))
+        generator = self.get_params_for("iterator_train").get("generator")
+        if generator is not None:
+            generator.manual_seed(int(shuffle_seed))
 
     def _autocast(self):
         return torch.autocast(
@@ -455,6 +585,11 @@ class SkipGANomalyNet(NeuralNet):
             _, features = self.discriminator_(torch.cat([x, fake]))
             features_real, features_fake = features.chunk(2)
         return anomaly_score(x, fake, features_real, features_fake, self.score_weight)
+
+    def validation_step(self, batch, **fit_params):
+        """The validation loss is the mean anomaly score of held-out normal data."""
+        scores = self.evaluation_step(batch)
+        return {"loss": scores.mean(), "y_pred": scores}
 
     def evaluation_step(self, batch, training=False):
         self.check_is_fitted()

@@ -15,7 +15,13 @@ import torch
 import torch.nn.functional as F
 from scipy import sparse
 
-__all__ = ["flatten_images", "network_shape", "resolve_device", "to_network_input"]
+__all__ = [
+    "NetworkInput",
+    "flatten_images",
+    "network_shape",
+    "resolve_device",
+    "to_network_input",
+]
 
 _MIN_NETWORK_SIZE = 32
 
@@ -85,12 +91,12 @@ def network_shape(image_shape):
 
 
 def to_network_input(X, *, image_shape, data_min, data_range):
-    """Scale a validated 2-D float array to [-1, 1] and shape it for the networks.
+    """Scale rows of validated data to [-1, 1] and shape them for the networks.
 
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
-        Validated data.
+        Validated data, of any numeric dtype.
     image_shape : tuple (C, H, W) or None
         Shape of one image, or None for tabular data.
     data_min, data_range : ndarray
@@ -112,6 +118,37 @@ def to_network_input(X, *, image_shape, data_min, data_range):
     if images.shape[2:] != size:
         images = F.interpolate(images, size=size, mode="bilinear", align_corners=False)
     return images.numpy()
+
+
+class NetworkInput:
+    """Validated rows that become network input one slice at a time.
+
+    Indexing with a slice or an index array returns the float32 tensor
+    ``to_network_input`` makes of those rows, so no float copy of the whole data
+    ever exists: memory grows with the slice, not with ``X``. Rows of a memmap
+    are read from disk only when their slice is asked for.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+        Validated data, of any numeric dtype.
+    **scaling
+        ``image_shape``, ``data_min`` and ``data_range``, as for
+        ``to_network_input``.
+    """
+
+    def __init__(self, X, **scaling):
+        self.X = X
+        self.scaling = scaling
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, index):
+        if isinstance(index, torch.Tensor):
+            index = index.cpu().numpy()
+        rows = self.X[index]
+        return torch.from_numpy(to_network_input(rows, **self.scaling))
 
 
 def resolve_device(device):

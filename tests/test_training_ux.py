@@ -1,0 +1,285 @@
+"""Training experience: callbacks, progress output, early stopping, warm start,
+checkpoints and resume, the false-positive-rate threshold, and memmap input."""
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+from conftest import FAST
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
+from sklearn.utils import check_random_state
+from skorch.callbacks import Callback
+
+from sklearn_sganomaly import SkipGANomalyDetector
+
+pytestmark = pytest.mark.usefixtures("single_thread")
+
+TWO_EPOCHS = {**FAST, "epochs": 2}
+
+
+class _CountEpochs(Callback):
+    def initialize(self):
+        self.epochs_seen_ = 0
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        self.epochs_seen_ += 1
+
+
+class _InterruptAfter(Callback):
+    """Stand-in for Ctrl-C: raises KeyboardInterrupt at the end of an epoch."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == self.epoch:
+            raise KeyboardInterrupt
+
+
+def test_user_callbacks_run_on_copies(images):
+    counter = _CountEpochs()
+    detector = SkipGANomalyDetector(
+        **TWO_EPOCHS, callbacks=[("count", counter)], random_state=0
+    ).fit(images)
+    used = dict(detector.net_.callbacks_)["count"]
+    assert used.epochs_seen_ == 2
+    assert used is not counter
+    assert not hasattr(counter, "epochs_seen_")
+    refit = clone(detector).fit(images)
+    assert dict(refit.net_.callbacks_)["count"].epochs_seen_ == 2
+
+
+def test_bare_callbacks_are_accepted(images):
+    detector = SkipGANomalyDetector(**FAST, callbacks=[_CountEpochs()]).fit(images)
+    assert any(isinstance(cb, _CountEpochs) for _, cb in detector.net_.callbacks_)
+
+
+def test_verbose_0_prints_nothing(images, capfd):
+    SkipGANomalyDetector(**FAST, verbose=0).fit(images)
+    out, err = capfd.readouterr()
+    assert out == ""
+    assert err == ""
+
+
+def test_verbose_1_prints_a_progress_bar_and_a_loss_table(images, capfd):
+    SkipGANomalyDetector(**TWO_EPOCHS, verbose=1).fit(images)
+    out, err = capfd.readouterr()
+    table = out.splitlines()
+    assert "epoch" in table[0]
+    for term in ("train_loss", "loss_adv", "loss_con", "loss_d", "dur"):
+        assert term in table[0]
+    assert sum(line.strip().startswith(("1", "2")) for line in table) == 2
+    assert "it/s" in err or "s/it" in err  # tqdm's progress bar, on stderr
+
+
+def test_warm_start_continues_training_exactly(images):
+    once = SkipGANomalyDetector(**TWO_EPOCHS, random_state=0).fit(images)
+    warm = SkipGANomalyDetector(**FAST, warm_start=True, random_state=0)
+    warm.fit(images)
+    first_net = warm.net_
+    warm.fit(images)
+    assert len(warm.history_) == 2
+    assert warm.net_ is not first_net  # the previous net survives a failed refit
+    assert_array_equal(warm.decision_function(images), once.decision_function(images))
+
+
+def test_warm_start_refuses_another_shape(images):
+    warm = SkipGANomalyDetector(**FAST, warm_start=True).fit(images)
+    with pytest.raises(ValueError, match=r"images of shape \(1, 8, 8\)"):
+        warm.fit(np.zeros((10, 1, 16, 16)))
+    assert len(warm.history_) == 1
+
+
+def test_without_warm_start_fit_starts_afresh(images):
+    detector = SkipGANomalyDetector(**FAST, random_state=0).fit(images)
+    scores = detector.decision_function(images)
+    detector.fit(images)
+    assert len(detector.history_) == 1
+    assert_array_equal(detector.decision_function(images), scores)
+
+
+def test_checkpoints_resume_an_interrupted_fit_exactly(images, tmp_path):
+    uninterrupted = SkipGANomalyDetector(**TWO_EPOCHS, random_state=0).fit(images)
+
+    detector = SkipGANomalyDetector(
+        **TWO_EPOCHS,
+        checkpoint_dir=str(tmp_path),
+        callbacks=[_InterruptAfter(epoch=1)],
+        random_state=0,
+    )
+    with pytest.raises(KeyboardInterrupt, match="after 1 of 2 epochs"):
+        detector.fit(images)
+    assert not hasattr(detector, "net_")
+    assert (tmp_path / "generator.pt").exists()
+    assert (tmp_path / "optimizer_d.pt").exists()
+
+    detector.set_params(callbacks=None).fit(images)
+    assert len(detector.history_) == 2
+    assert_array_equal(
+        detector.decision_function(images), uninterrupted.decision_function(images)
+    )
+
+
+def test_a_finished_checkpoint_is_reused_without_training(images, tmp_path):
+    params = {**FAST, "checkpoint_dir": str(tmp_path), "random_state": 0}
+    first = SkipGANomalyDetector(**params).fit(images)
+    counter = _CountEpochs()
+    again = SkipGANomalyDetector(**params, callbacks=[("count", counter)]).fit(images)
+    assert dict(again.net_.callbacks_)["count"].epochs_seen_ == 0
+    assert_array_equal(again.decision_function(images), first.decision_function(images))
+
+
+def test_a_checkpoint_of_other_networks_is_refused(images, tmp_path):
+    SkipGANomalyDetector(**FAST, checkpoint_dir=str(tmp_path)).fit(images)
+    other = SkipGANomalyDetector(**{**FAST, "width": 8}, checkpoint_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="does not match this detector's networks"):
+        other.fit(images)
+    assert not hasattr(other, "net_")
+
+
+def _held_out_rows(random_state, n_samples, fraction):
+    # Mirrors the detector's split: one seed per fit, drawn from random_state.
+    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    order = np.random.RandomState(seed).permutation(n_samples)
+    return np.sort(order[: int(np.ceil(fraction * n_samples))])
+
+
+class _SpoilFrom(Callback):
+    """Wreck one network's weights in every training batch from ``epoch`` on."""
+
+    def __init__(self, epoch, module):
+        self.epoch = epoch
+        self.module = module
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training and len(net.history) >= self.epoch:
+            with torch.no_grad():
+                for param in getattr(net, self.module).parameters():
+                    param.add_(0.5)
+
+
+@pytest.mark.parametrize("data", ["images", "table"])
+@pytest.mark.parametrize("spoiled", ["module_", "discriminator_"])
+def test_early_stopping_restores_the_best_networks(request, data, spoiled):
+    X = request.getfixturevalue(data)
+    detector = SkipGANomalyDetector(
+        **{**FAST, "epochs": 8},
+        validation_fraction=0.25,
+        n_iter_no_change=2,
+        callbacks=[_SpoilFrom(epoch=3, module=spoiled)],
+        random_state=0,
+    ).fit(X)
+    valid_loss = detector.history_[:, "valid_loss"]
+    assert len(detector.history_) == 4  # epochs 3 and 4 got worse: stopped
+    assert np.argmin(valid_loss) < 2
+    held_out = X[_held_out_rows(0, len(X), 0.25)]
+    # The restored generator AND discriminator give the best epoch's validation
+    # loss, the mean anomaly score of the held-out samples.
+    assert_allclose(
+        detector.decision_function(held_out).mean(), min(valid_loss), rtol=1e-5
+    )
+    assert len(detector.decision_scores_) == len(X)
+
+
+def test_early_stopping_stops_without_pretending_to_be_interrupted(table):
+    detector = SkipGANomalyDetector(
+        **{**FAST, "epochs": 30},
+        learning_rate=1e-12,
+        validation_fraction=0.25,
+        n_iter_no_change=1,
+        random_state=0,
+    ).fit(table)
+    assert len(detector.history_) < 30
+
+
+def test_validation_fraction_must_leave_two_training_samples():
+    with pytest.raises(ValueError, match="leaves 1 of 4 samples for training"):
+        SkipGANomalyDetector(**FAST, validation_fraction=0.7).fit(np.ones((4, 2)))
+
+
+@pytest.mark.parametrize("fpr", [0.01, 0.1, 0.3])
+def test_calibrate_threshold_bounds_the_false_positive_rate(fitted_table, fpr):
+    detector = clone(fitted_table).set_params(random_state=0)
+    detector.fit(np.random.RandomState(1).normal(size=(80, 5)))
+    X_normal = np.random.RandomState(2).normal(size=(300, 5))
+    detector.calibrate_threshold(X_normal, fpr=fpr)
+    flagged = detector.predict(X_normal).mean()
+    assert flagged <= fpr
+    assert flagged >= fpr - 2 / len(X_normal)  # not needlessly strict either
+    assert_array_equal(
+        detector.labels_, (detector.decision_scores_ > detector.threshold_)
+    )
+    scores = detector.decision_function(X_normal)
+    assert_array_equal(detector.predict(X_normal), scores > detector.threshold_)
+    proba = detector.predict_proba(X_normal)
+    assert_allclose(proba.sum(axis=1), 1.0)
+
+
+@pytest.mark.parametrize("fpr", [0, 1, -0.1, "0.1"])
+def test_calibrate_threshold_rejects_bad_rates(fitted_table, table, fpr):
+    threshold = fitted_table.threshold_
+    with pytest.raises(ValueError, match="fpr must be a float in"):
+        fitted_table.calibrate_threshold(table, fpr=fpr)
+    assert fitted_table.threshold_ == threshold
+
+
+def test_memmap_input_scores_like_an_array(images, tmp_path):
+    path = tmp_path / "images.uint8"
+    as_uint8 = images.astype(np.uint8)
+    mapped = np.memmap(path, dtype=np.uint8, mode="w+", shape=as_uint8.shape)
+    mapped[:] = as_uint8
+    mapped.flush()
+    mapped = np.memmap(path, dtype=np.uint8, mode="r", shape=as_uint8.shape)
+    from_disk = SkipGANomalyDetector(**FAST, random_state=0).fit(mapped)
+    in_memory = SkipGANomalyDetector(**FAST, random_state=0).fit(as_uint8)
+    assert_allclose(from_disk.decision_scores_, in_memory.decision_scores_, rtol=1e-5)
+    assert_allclose(
+        from_disk.decision_function(mapped),
+        in_memory.decision_function(as_uint8),
+        rtol=1e-5,
+    )
+
+
+_PEAK_RSS_SCRIPT = textwrap.dedent(
+    """
+    import resource, sys
+    import numpy as np, torch
+    from sklearn_sganomaly import SkipGANomalyDetector
+
+    torch.set_num_threads(1)
+    path, n = sys.argv[1], int(sys.argv[2])
+    X = np.memmap(path, dtype=np.uint8, mode="r", shape=(n, 1, 32, 32))
+    params = dict(epochs=1, width=4, latent_dim=8, batch_size=256, device="cpu")
+    SkipGANomalyDetector(**params, random_state=0).fit(X[:512])  # warm up
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    det = SkipGANomalyDetector(**params, random_state=0).fit(X)
+    det.decision_function(X)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print((after - before) * 1024)
+    """
+)
+
+
+def test_memmap_fit_and_scoring_never_make_a_float32_copy(tmp_path):
+    n = 40_000
+    path = tmp_path / "images.uint8"
+    mapped = np.memmap(path, dtype=np.uint8, mode="w+", shape=(n, 1, 32, 32))
+    mapped[:] = np.random.RandomState(0).randint(0, 256, size=mapped.shape)
+    mapped.flush()
+    del mapped
+    result = subprocess.run(
+        [sys.executable, "-c", _PEAK_RSS_SCRIPT, str(path), str(n)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    growth = int(result.stdout.strip().splitlines()[-1])
+    float32_copy = n * 32 * 32 * 4
+    # Pages of the file that were read count in RSS (n * 1024 bytes); one
+    # float32 copy of the data would add four times that again.
+    assert growth < 0.5 * float32_copy, (growth, float32_copy)
