@@ -24,6 +24,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._distributed import DataParallelSkipGANomalyNet, data_parallel
 from ._losses import SkipGANomalyLoss
 from ._networks import Discriminator, UNetGenerator
 from ._persistence import read_model_file, write_model_file
@@ -441,7 +442,10 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
             ) from exc
 
     def _build_net(self, shape, device, seed, *, drop_last):
-        return SkipGANomalyNet(
+        # In a process group of 2 or more (e.g. under torchrun), fit trains
+        # data-parallel; the net is otherwise the plain one.
+        net_class = DataParallelSkipGANomalyNet if data_parallel() else SkipGANomalyNet
+        return net_class(
             UNetGenerator,
             module__shape=shape,
             module__width=self.width,
