@@ -21,6 +21,7 @@ from sklearn.model_selection import (
     ParameterSampler,
     RandomizedSearchCV,
     StratifiedKFold,
+    cross_val_predict,
     cross_val_score,
     cross_validate,
     train_test_split,
@@ -245,6 +246,23 @@ def test_cross_val_score_trains_on_normal_samples_only(labelled_table):
         assert len(estimator["det"].decision_scores_) == len(train)
         assert len(train) == np.sum(y == 0) * 2 // 3
     assert_array_equal(fitted["test_score"], scores)
+
+
+def test_cross_val_predict_gives_out_of_fold_scores(labelled_table):
+    """Out-of-fold anomaly scores for every sample.
+
+    Given ``y``, cross_val_predict(method="decision_function") reads
+    ``classes_``, which outlier detectors lack (IsolationForest too), so the
+    folds are computed first and y is left out.
+    """
+    X, y = labelled_table
+    det = SkipGANomalyDetector(**FAST, random_state=0)
+    folds = list(OneClassSplit(cv=3).split(X, y))
+    scores = cross_val_predict(det, X, cv=folds, method="decision_function")
+    assert roc_auc_score(y, scores) > 0.9
+    train, test = folds[0]
+    fold_model = clone(det).fit(X[train])
+    assert_allclose(scores[test], fold_model.decision_function(X[test]), rtol=1e-6)
 
 
 # --- End to end on real data (slow) --------------------------------------------
