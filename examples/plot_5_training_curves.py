@@ -6,8 +6,8 @@ Training is run by skorch, and ``history_`` is skorch's per-epoch
 :class:`~skorch.history.History` with every loss term: the generator's total
 ``train_loss`` and its parts ``loss_adv`` (adversarial), ``loss_con``
 (L1 reconstruction, times ``contextual_weight``) and ``loss_lat`` (feature
-matching), and the discriminator's ``loss_d``. ``verbose=1`` prints the same
-numbers as a table while training.
+matching), and the discriminator's ``loss_d``. ``verbose=1`` shows a progress
+bar and prints the same numbers as a table while training.
 """
 
 import matplotlib.pyplot as plt
@@ -15,6 +15,7 @@ import numpy as np
 from sklearn.datasets import load_digits
 
 from sklearn_sganomaly import SkipGANomalyDetector
+from sklearn_sganomaly.plotting import LossCurveDisplay
 
 digits = load_digits()
 X = digits.images[digits.target == 3][:, np.newaxis]  # about 180 images of "3"
@@ -37,15 +38,15 @@ print("discriminator re-initialisations:", sum(history[:, "d_reinits"]))
 # %%
 # Plot the loss terms
 # -------------------
+# :class:`~sklearn_sganomaly.plotting.LossCurveDisplay` draws the columns of
+# ``history_``; the generator's terms and the discriminator's share one
+# logarithmic axis.
 fig, (ax_g, ax_d) = plt.subplots(1, 2, figsize=(10, 4))
-for key in ["train_loss", "loss_con", "loss_adv", "loss_lat"]:
-    ax_g.plot(epochs, history[:, key], marker="o", label=key)
-ax_g.set_yscale("log")
+LossCurveDisplay.from_estimator(
+    det, terms=["train_loss", "loss_con", "loss_adv", "loss_lat"], ax=ax_g
+)
 ax_g.set_title("generator")
-ax_d.plot(epochs, history[:, "loss_d"], marker="o", color="C4", label="loss_d")
+LossCurveDisplay.from_estimator(det, terms=["loss_d"], ax=ax_d, log_scale=False)
 ax_d.set_title("discriminator")
-for ax in (ax_g, ax_d):
-    ax.set_xlabel("epoch")
-    ax.legend()
 fig.tight_layout()
 plt.show()

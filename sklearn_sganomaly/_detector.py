@@ -779,6 +779,24 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
             X = np.asarray(X)
         return super().predict_proba(X, method, return_confidence)
 
+    def fit_predict(self, X, y=None):
+        """Fit, then return the training data's labels, ``labels_``.
+
+        Parameters
+        ----------
+        X : array-like
+            Training data, as for ``fit``.
+        y : Ignored
+            Present for API consistency.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            1 for outliers and 0 for inliers (PyOD's convention, not
+            scikit-learn's -1/1).
+        """
+        return self.fit(X).labels_
+
     def score_samples(self, X):
         """Normality score in scikit-learn's orientation: ``-decision_function``.
 

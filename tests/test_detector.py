@@ -238,3 +238,11 @@ def test_cuda_fit_scores_like_cpu_and_unpickles(images):
     np.testing.assert_allclose(scores, det.decision_scores_, rtol=1e-5)
     loaded = pickle.loads(pickle.dumps(det))
     np.testing.assert_allclose(loaded.decision_function(images), scores, rtol=1e-5)
+
+
+def test_fit_predict_returns_the_training_labels(table):
+    detector = SkipGANomalyDetector(**FAST, random_state=0)
+    labels = detector.fit_predict(table)
+    assert set(np.unique(labels)) == {0, 1}
+    np.testing.assert_array_equal(labels, detector.labels_)
+    np.testing.assert_array_equal(labels, detector.predict(table))
