@@ -196,6 +196,12 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
     are computed per sample with BatchNorm in eval mode, so a sample's score does
     not depend on the other samples scored with it.
 
+    Input is converted to float32 one batch at a time; an ``np.memmap`` is also
+    streamed from disk during ``fit``. When ``fit`` runs inside a
+    ``torch.distributed`` process group of two or more processes (e.g. under
+    ``torchrun``), it trains data-parallel with ``DistributedDataParallel``;
+    ``batch_size`` is then the global batch.
+
     References
     ----------
     .. [1] S. Akçay, A. Atapour-Abarghouei and T. P. Breckon, "Skip-GANomaly:

@@ -29,6 +29,7 @@ PAGES = [
     "install.html",
     "quickstart.html",
     "user_guide.html",
+    "scaling.html",
     "api.html",
     "changelog.html",
     "auto_examples/index.html",
