@@ -3,9 +3,9 @@ Tuning in a Pipeline with GridSearchCV
 ======================================
 
 One-class detectors must be tuned on **normal training data only**, but scored
-on test folds that contain anomalies. scikit-learn supports this with an
-explicit list of ``(train, test)`` index pairs: take the folds of a
-:class:`~sklearn.model_selection.StratifiedKFold` and drop the anomalies from
+on test folds that contain anomalies.
+:class:`~sklearn_sganomaly.model_selection.OneClassSplit` takes the folds of a
+:class:`~sklearn.model_selection.StratifiedKFold` and drops the anomalies from
 each training fold.
 
 Because :class:`~sklearn_sganomaly.SkipGANomalyDetector` follows PyOD's
@@ -21,6 +21,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from sklearn_sganomaly import SkipGANomalyDetector
+from sklearn_sganomaly.model_selection import OneClassSplit
 
 # %%
 # Data: digit 0 is normal, a sample of the other digits are anomalies
@@ -37,11 +38,8 @@ y = np.r_[np.zeros(len(normal), int), np.ones(len(anomal), int)]  # 1 = anomaly
 # %%
 # The "train on normals only" cross-validation
 # --------------------------------------------
-cv = [
-    (train[y[train] == 0], test)
-    for train, test in StratifiedKFold(2, shuffle=True, random_state=0).split(X, y)
-]
-for i, (train, test) in enumerate(cv):
+cv = OneClassSplit(StratifiedKFold(2, shuffle=True, random_state=0))
+for i, (train, test) in enumerate(cv.split(X, y)):
     print(
         f"fold {i}: {len(train)} training images (all normal), "
         f"{len(test)} test images ({y[test].sum()} anomalies)"

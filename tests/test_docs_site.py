@@ -42,6 +42,7 @@ EXAMPLES = [
     "plot_3_grid_search",
     "plot_4_anomaly_maps",
     "plot_5_training_curves",
+    "plot_6_pyod_comparison",
 ]
 
 
