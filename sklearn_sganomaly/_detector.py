@@ -19,6 +19,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 from pyod.models.base import BaseDetector
+from scipy import ndimage
 from sklearn.base import OutlierMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -601,13 +602,18 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         self.labels_ = (self.decision_scores_ > self.threshold_).astype(int)
         return self
 
-    def anomaly_map(self, X):
+    def anomaly_map(self, X, *, sigma=0.0):
         """Per-pixel anomaly maps: squared reconstruction error, channel mean.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, C, H, W) or (n_samples, H, W)
             Images as accepted by ``decision_function``.
+        sigma : float, default=0.0
+            Standard deviation, in input pixels, of a Gaussian filter applied to
+            each map (``scipy.ndimage.gaussian_filter``); it merges the speckle
+            of single badly reconstructed pixels into regions. 0 leaves the maps
+            unsmoothed.
 
         Returns
         -------
@@ -617,6 +623,8 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
             close to, though not exactly, the pixel term of the anomaly score.
         """
         check_is_fitted(self)
+        if not isinstance(sigma, Real) or not sigma >= 0:
+            raise ValueError(f"sigma must be a number >= 0, got {sigma!r}.")
         if self.image_shape_ is None:
             raise ValueError(
                 "anomaly_map needs a detector fitted on images; this one was fitted "
@@ -634,7 +642,10 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
                     error, size=self.image_shape_[1:], mode="bilinear"
                 )
                 maps.append(error[:, 0].cpu().numpy())
-        return np.concatenate(maps).astype(np.float64)
+        maps = np.concatenate(maps).astype(np.float64)
+        if sigma > 0:
+            maps = ndimage.gaussian_filter(maps, sigma=(0, sigma, sigma))
+        return maps
 
     def save(self, path):
         """Save the fitted detector to a file that runs no code when loaded.
