@@ -261,7 +261,7 @@ class RSSPeak:
 
     def __init__(self, interval=0.002):
         self.interval = interval
-        self.peak = 0
+        self.peak = self.peak_anon = 0
         self._stop = threading.Event()
 
     @staticmethod
@@ -269,13 +269,24 @@ class RSSPeak:
         with open("/proc/self/statm") as f:
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
+    @staticmethod
+    def rss_anon():
+        """Resident memory not backed by files: what a memmap's pages are not."""
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1]) * 1024
+        return 0
+
     def _run(self):
         while not self._stop.is_set():
             self.peak = max(self.peak, self.rss())
+            self.peak_anon = max(self.peak_anon, self.rss_anon())
             time.sleep(self.interval)
 
     def __enter__(self):
         self.start = self.peak = self.rss()
+        self.start_anon = self.peak_anon = self.rss_anon()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
         return self
@@ -284,6 +295,7 @@ class RSSPeak:
         self._stop.set()
         self._thread.join()
         self.peak = max(self.peak, self.rss())
+        self.peak_anon = max(self.peak_anon, self.rss_anon())
 
 
 def _timed_block(fn, n, device):
