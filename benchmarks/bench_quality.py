@@ -484,18 +484,17 @@ def run_bn_diagnostic(specs, data_home, budget, device):
 
 
 def bn_markdown(diagnostic):
-    header, rule = ["epoch"], ["---:"]
+    """One row per run and scoring, one column per epoch."""
+    n_epochs = len(diagnostic[0]["per_epoch_auc"]["official_auc"])
+    header = ["anomaly class", "scoring", *map(str, range(1, n_epochs + 1))]
+    lines = ["| " + " | ".join(header) + " |"]
+    lines.append("|---|---|" + "---:|" * n_epochs)
     for run in diagnostic:
         name = f"{DATASET_TITLES[run['dataset']]} {run['anomaly_class']}"
-        header += [f"{name}: {label}" for label in BN_SCORINGS.values()]
-        rule += ["---:"] * len(BN_SCORINGS)
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(rule) + "|"]
-    n_epochs = len(diagnostic[0]["per_epoch_auc"]["official_auc"])
-    for epoch in range(n_epochs):
-        cells = [str(epoch + 1)]
-        for run in diagnostic:
-            cells += [_fmt(run["per_epoch_auc"][k][epoch]) for k in BN_SCORINGS]
-        lines.append("| " + " | ".join(cells) + " |")
+        for key, label in BN_SCORINGS.items():
+            cells = [f"{v:.2f}" if v is not None else "n/a"
+                     for v in run["per_epoch_auc"][key]]  # fmt: skip
+            lines.append(f"| {name} | {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -506,6 +505,22 @@ def load_runs(cache, budget):
         if run["budget"] == budget:
             runs.append(run)
     return runs
+
+
+def _span_s(runs):
+    """Wall-clock seconds from the start of the first run to the end of the last.
+
+    Unlike the sum of the runs' times it includes the pauses of a resumed
+    benchmark, so it bounds the elapsed time of an uninterrupted one.
+    """
+    if not runs:
+        return None
+    ends = [datetime.datetime.fromisoformat(r["machine"]["date"]) for r in runs]
+    starts = [
+        end - datetime.timedelta(seconds=run["wall_s"])
+        for end, run in zip(ends, runs, strict=True)
+    ]
+    return (max(ends) - min(starts)).total_seconds()
 
 
 def _mean_std(values):
@@ -862,6 +877,7 @@ def main(argv=None):
             "peers": float(
                 sum(v["fit_score_s"] for r in runs for v in r["peers"].values())
             ),
+            "first_run_to_last_run": _span_s(runs),
             "this_invocation": time.perf_counter() - session_start,
             "runs_this_invocation": n_done,
         },
