@@ -369,9 +369,12 @@ class SkipGANomalyNet(NeuralNet):
 
     Notes
     -----
-    ``predict``/``predict_proba`` return the per-sample anomaly score.
-    ``forward(X, training=True)`` scores with BatchNorm in train mode, i.e. with
-    the statistics of each batch, as the official evaluation does.
+    ``predict``/``predict_proba`` return the per-sample anomaly score, with
+    BatchNorm in eval mode. ``score(x)`` on a batch in train mode uses the
+    batch's own statistics; the official evaluation (ordered batches, no
+    shuffling, no gradients) is built from it in ``benchmarks/bench_quality.py``.
+    ``forward(X, training=True)`` is not that: skorch then uses the training
+    iterator, which shuffles and drops the last batch.
 
     In "g_first" the official step runs D three times: on x, on G(x) for the
     generator loss, and on G(x) again, detached, for the discriminator loss. D
