@@ -2,9 +2,9 @@
 # Copyright (c) 2026 the sklearn_sganomaly developers
 """Docstring parameters of the public API must match the signatures.
 
-A small parser of numpydoc ``Parameters`` sections runs everywhere (the test
-extra does not include numpydoc); where numpydoc is installed (the ``docs``
-extra), its own validation runs too (PR01: undocumented parameter, PR02:
+A small parser of numpydoc ``Parameters`` sections runs everywhere; where
+numpydoc is installed (the ``test`` and ``docs`` extras), its own validation runs
+too (PR01: undocumented parameter, PR02:
 documented parameter not in the signature, PR03: wrong order).
 """
 
@@ -15,22 +15,31 @@ import re
 import pytest
 
 import sklearn_sganomaly
-from sklearn_sganomaly import datasets
+from sklearn_sganomaly import datasets, model_selection, plotting
 
 HAS_NUMPYDOC = importlib.util.find_spec("numpydoc") is not None
 
 
 def _public_objects():
-    detector = sklearn_sganomaly.SkipGANomalyDetector
-    objects = {"sklearn_sganomaly.SkipGANomalyDetector": detector}
-    # Methods defined by the detector itself (inherited ones are PyOD's or sklearn's).
-    for name, member in vars(detector).items():
-        if not name.startswith("_") and (
-            inspect.isfunction(member) or isinstance(member, classmethod)
-        ):
-            objects[f"sklearn_sganomaly.SkipGANomalyDetector.{name}"] = getattr(
-                detector, name
-            )
+    objects = {}
+    for path, cls in [
+        (
+            "sklearn_sganomaly.SkipGANomalyDetector",
+            sklearn_sganomaly.SkipGANomalyDetector,
+        ),
+        (
+            "sklearn_sganomaly.model_selection.OneClassSplit",
+            model_selection.OneClassSplit,
+        ),
+        ("sklearn_sganomaly.plotting.LossCurveDisplay", plotting.LossCurveDisplay),
+    ]:
+        objects[path] = cls
+        # Methods the class defines itself (inherited ones are other libraries').
+        for name, member in vars(cls).items():
+            if not name.startswith("_") and (
+                inspect.isfunction(member) or isinstance(member, classmethod)
+            ):
+                objects[f"{path}.{name}"] = getattr(cls, name)
     for name in datasets.__all__:
         objects[f"sklearn_sganomaly.datasets.{name}"] = getattr(datasets, name)
     return objects

@@ -1,7 +1,5 @@
 """OneClassSplit: training sets of normal samples only, test sets untouched."""
 
-import importlib.util
-
 import numpy as np
 import pytest
 from conftest import FAST
@@ -20,8 +18,6 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_sganomaly import SkipGANomalyDetector
 from sklearn_sganomaly.model_selection import OneClassSplit
-
-HAS_NUMPYDOC = importlib.util.find_spec("numpydoc") is not None
 
 
 def _labels(n_normal, n_anomalous, seed=0):
@@ -175,24 +171,3 @@ def test_grid_search_matches_the_hand_written_normal_only_folds(single_thread):
     assert results[0].best_params_ == results[1].best_params_
     # Anomalies 4 standard deviations away: every candidate ranks them high.
     assert np.all(results[0].cv_results_["mean_test_score"] > 0.8)
-
-
-@pytest.mark.skipif(not HAS_NUMPYDOC, reason="numpydoc is not installed")
-@pytest.mark.parametrize(
-    "name",
-    [
-        "sklearn_sganomaly.model_selection.OneClassSplit",
-        "sklearn_sganomaly.model_selection.OneClassSplit.split",
-        "sklearn_sganomaly.model_selection.OneClassSplit.get_n_splits",
-    ],
-)
-def test_numpydoc_validation(name):
-    from numpydoc.validate import validate
-
-    # Undocumented, unknown or misordered parameters, and missing docstrings.
-    errors = [
-        f"{code}: {msg}"
-        for code, msg in validate(name)["errors"]
-        if code in {"PR01", "PR02", "PR03", "GL08"}
-    ]
-    assert not errors, f"{name}:\n" + "\n".join(errors)
