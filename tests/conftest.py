@@ -6,6 +6,9 @@ import torch
 from hypothesis import settings
 
 from sklearn_sganomaly import SkipGANomalyDetector
+from sklearn_sganomaly._losses import SkipGANomalyLoss
+from sklearn_sganomaly._networks import Discriminator, UNetGenerator
+from sklearn_sganomaly._training import SkipGANomalyNet
 
 # Torch calls have no fixed duration on a shared CPU, so no deadline; CI keeps the
 # example counts small so the suite stays fast.
@@ -14,6 +17,37 @@ settings.register_profile("ci", deadline=None, max_examples=15, derandomize=True
 settings.load_profile("ci" if __import__("os").environ.get("CI") else "dev")
 
 FAST = {"epochs": 1, "width": 4, "latent_dim": 8, "batch_size": 16, "device": "cpu"}
+
+
+def tiny_net(shape, *, initialize=True, **kwargs):
+    """A net configured as ``SkipGANomalyDetector._fit`` builds it, but tiny."""
+    params = {
+        "module__shape": shape,
+        "module__width": 4,
+        "discriminator": Discriminator,
+        "discriminator__shape": shape,
+        "discriminator__width": 4,
+        "discriminator__latent_dim": 6,
+        "criterion": SkipGANomalyLoss,
+        "optimizer__betas": (0.5, 0.999),
+        "optimizer_d__betas": (0.5, 0.999),
+        "lr": 2e-4,
+        "max_epochs": 1,
+        "batch_size": 8,
+        "train_split": None,
+        "predict_nonlinearity": None,
+        "device": "cpu",
+        "verbose": 0,
+    }
+    params.update(kwargs)
+    net = SkipGANomalyNet(UNetGenerator, **params)
+    return net.initialize() if initialize else net
+
+
+def uniform_inputs(shape, n=8, seed=0):
+    """Network input: ``n`` samples of ``shape``, uniform in [-1, 1]."""
+    rng = np.random.RandomState(seed)
+    return rng.uniform(-1, 1, size=(n, *shape)).astype(np.float32)
 
 
 def pytest_collection_modifyitems(config, items):

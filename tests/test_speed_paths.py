@@ -15,12 +15,10 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import tiny_net, uniform_inputs
 
 from sklearn_sganomaly import _training
-from sklearn_sganomaly._losses import SkipGANomalyLoss
-from sklearn_sganomaly._networks import Discriminator, UNetGenerator
 from sklearn_sganomaly._training import (
-    SkipGANomalyNet,
     _Batches,
     _Tensors,
     resolve_precision,
@@ -31,46 +29,23 @@ IMAGE = (1, 32, 32)
 W_ADV, W_CON, W_LAT = 1.5, 7.0, 3.0
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    # Tiny convolutions spend far longer synchronising threads than computing on a
-    # shared 2-core machine.
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
-def make_net(shape=IMAGE, *, initialize=True, **kwargs):
-    params = {
-        "module__shape": shape,
-        "module__width": 4,
-        "discriminator": Discriminator,
-        "discriminator__shape": shape,
-        "discriminator__width": 4,
-        "discriminator__latent_dim": 6,
-        "criterion": SkipGANomalyLoss,
-        "criterion__adversarial_weight": W_ADV,
-        "criterion__contextual_weight": W_CON,
-        "criterion__latent_weight": W_LAT,
-        "optimizer__betas": (0.5, 0.999),
-        "optimizer_d__betas": (0.5, 0.999),
-        "lr": 2e-4,
-        "max_epochs": 1,
-        "batch_size": 8,
-        "train_split": None,
-        "predict_nonlinearity": None,
-        "device": "cpu",
-        "verbose": 0,
-    }
-    params.update(kwargs)
-    net = SkipGANomalyNet(UNetGenerator, **params)
-    return net.initialize() if initialize else net
+def make_net(shape=IMAGE, **kwargs):
+    return tiny_net(
+        shape,
+        **{
+            "criterion__adversarial_weight": W_ADV,
+            "criterion__contextual_weight": W_CON,
+            "criterion__latent_weight": W_LAT,
+            **kwargs,
+        },
+    )
 
 
 def data(shape=IMAGE, n=8, seed=0):
-    rng = np.random.RandomState(seed)
-    return rng.uniform(-1, 1, size=(n, *shape)).astype(np.float32)
+    return uniform_inputs(shape, n, seed)
 
 
 def bce(probability, target):

@@ -6,15 +6,13 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import tiny_net, uniform_inputs
 
-from sklearn_sganomaly._losses import SkipGANomalyLoss
 from sklearn_sganomaly._networks import (
-    Discriminator,
-    UNetGenerator,
     init_dcgan_weights,
 )
 from sklearn_sganomaly._scoring import anomaly_score
-from sklearn_sganomaly._training import STEP_ORDERS, SkipGANomalyNet
+from sklearn_sganomaly._training import STEP_ORDERS
 
 DENSE = (5,)
 IMAGE = (1, 32, 32)
@@ -33,34 +31,12 @@ BATCH_TERMS = (
 pytestmark = pytest.mark.usefixtures("single_thread")
 
 
-def make_net(shape=DENSE, *, initialize=True, **kwargs):
-    """A net configured as ``SkipGANomalyDetector._fit`` builds it, but tiny."""
-    params = {
-        "module__shape": shape,
-        "module__width": 4,
-        "discriminator": Discriminator,
-        "discriminator__shape": shape,
-        "discriminator__width": 4,
-        "discriminator__latent_dim": 6,
-        "criterion": SkipGANomalyLoss,
-        "optimizer__betas": (0.5, 0.999),
-        "optimizer_d__betas": (0.5, 0.999),
-        "lr": 2e-4,
-        "max_epochs": 1,
-        "batch_size": 8,
-        "train_split": None,
-        "predict_nonlinearity": None,
-        "device": "cpu",
-        "verbose": 0,
-    }
-    params.update(kwargs)
-    net = SkipGANomalyNet(UNetGenerator, **params)
-    return net.initialize() if initialize else net
+def make_net(shape=DENSE, **kwargs):
+    return tiny_net(shape, **{**kwargs})
 
 
 def data(shape=DENSE, n=8, seed=0):
-    rng = np.random.RandomState(seed)
-    return rng.uniform(-1, 1, size=(n, *shape)).astype(np.float32)
+    return uniform_inputs(shape, n, seed)
 
 
 def snapshot(module):
