@@ -218,11 +218,7 @@ class _ShardedBatches(_Batches):
         # A tensor (on the net's device) or rows converted batch by batch.
         device = getattr(data, "device", torch.device("cpu"))
         if self.shuffle:
-            generator = self.generator
-            if generator is None:
-                generator = torch.Generator()
-                generator.seed()
-            order = torch.randperm(n, generator=generator).to(_comm_device())
+            order = self.shuffled_order(n).to(_comm_device())
             dist.broadcast(order, src=0)
             order = order.to(device)
         else:

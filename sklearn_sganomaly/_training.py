@@ -28,7 +28,7 @@ from skorch.callbacks import (
 )
 from skorch.dataset import unpack_data
 from skorch.helper import predefined_split
-from skorch.utils import to_tensor
+from skorch.utils import noop, to_tensor
 from torch import nn
 
 from ._networks import init_dcgan_weights
@@ -163,6 +163,16 @@ class _Batches:
             return n // self.batch_size
         return -(-n // self.batch_size)
 
+    def shuffled_order(self, n):
+        """A permutation of ``range(n)`` drawn from ``generator``, on the CPU."""
+        generator = self.generator
+        if generator is None:
+            # Like DataLoader, but seeded from fresh entropy rather than from
+            # (and so changing) the global torch random state.
+            generator = torch.Generator()
+            generator.seed()
+        return torch.randperm(n, generator=generator)
+
     def __iter__(self):
         if not isinstance(self.dataset, _Tensors):
             yield from torch.utils.data.DataLoader(
@@ -178,13 +188,7 @@ class _Batches:
         n = len(data)
         order = None
         if self.shuffle:
-            generator = self.generator
-            if generator is None:
-                # Like DataLoader, but seeded from fresh entropy rather than from
-                # (and so changing) the global torch random state.
-                generator = torch.Generator()
-                generator.seed()
-            order = torch.randperm(n, generator=generator)
+            order = self.shuffled_order(n)
             if isinstance(data, torch.Tensor):
                 order = order.to(data.device)
         for start in range(0, len(self) * self.batch_size, self.batch_size):
@@ -298,20 +302,15 @@ def training_callbacks(*, verbose, patience=None, checkpoint_dir=None, extra=())
         callbacks.append(("progress_bar", ProgressBar()))
     if patience is not None:
         callbacks += [
-            ("early_stopping", EarlyStopping(patience=patience, sink=_quiet(verbose))),
+            (
+                "early_stopping",
+                EarlyStopping(patience=patience, sink=print if verbose else noop),
+            ),
             ("restore_best", _RestoreBestModules()),
         ]
     if checkpoint_dir is not None:
         callbacks.append(("checkpoint", checkpoint(checkpoint_dir)))
     return callbacks + list(extra)
-
-
-def _quiet(verbose):
-    return print if verbose else _noop
-
-
-def _noop(*args, **kwargs):
-    pass
 
 
 def holdout_split(X_valid):
