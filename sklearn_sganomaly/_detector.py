@@ -25,7 +25,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._distributed import DataParallelSkipGANomalyNet, data_parallel
+from ._distributed import DataParallelSkipGANomalyNet, data_parallel, is_main_process
 from ._losses import SkipGANomalyLoss
 from ._networks import Discriminator, UNetGenerator
 from ._persistence import read_model_file, write_model_file
@@ -346,11 +346,15 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
             net = self._build_net(
                 shape, device, seed, drop_last=len(train) > self.batch_size
             )
+        # In data-parallel training only one process shows progress and writes
+        # checkpoints; the others would print the same lines and write the same
+        # files at the same time.
+        main = is_main_process()
         net.set_params(
             callbacks=training_callbacks(
-                verbose=self.verbose,
+                verbose=self.verbose if main else 0,
                 patience=None if valid is None else self.n_iter_no_change,
-                checkpoint_dir=self.checkpoint_dir,
+                checkpoint_dir=self.checkpoint_dir if main else None,
                 extra=copy.deepcopy(self.callbacks or []),
             ),
             train_split=None if valid is None else holdout_split(valid),

@@ -34,12 +34,17 @@ from torch.nn.parallel import DistributedDataParallel
 
 from ._training import SkipGANomalyNet, _Batches, _Tensors
 
-__all__ = ["DataParallelSkipGANomalyNet", "data_parallel"]
+__all__ = ["DataParallelSkipGANomalyNet", "data_parallel", "is_main_process"]
 
 
 def data_parallel() -> bool:
     """Whether ``fit`` should train data-parallel: a process group of 2 or more."""
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def is_main_process() -> bool:
+    """Whether this process reports progress and writes files: rank 0, or alone."""
+    return not data_parallel() or dist.get_rank() == 0
 
 
 class _SumOverProcesses(torch.autograd.Function):

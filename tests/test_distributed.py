@@ -15,8 +15,10 @@ nearly zero its rounding error shows as a visible part of a step (measured at
 most 1.6e-6). Between the two processes everything must be bitwise equal.
 """
 
+import contextlib
 import datetime
 import functools
+import io
 import socket
 
 import numpy as np
@@ -140,6 +142,19 @@ def fit_memmap_with_validation(path):
     return result
 
 
+def report_and_checkpoint(dirname):
+    output = io.StringIO()
+    det = SkipGANomalyDetector(
+        **PARAMS, epochs=1, verbose=1, checkpoint_dir=str(dirname), random_state=0
+    )
+    with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+        det.fit(table())
+    return {
+        "output": output.getvalue(),
+        "callbacks": {name for name, _ in det.net_.callbacks_},
+    }
+
+
 def _process(rank, port, out, jobs):
     torch.set_num_threads(1)  # two processes on a shared 2-core machine
     dist.init_process_group(
@@ -195,7 +210,9 @@ def assert_matches_single_process(parallel, single):
 
 def test_two_processes_train_like_one(tmp_path, single_thread):
     jobs = [fit_table, fit_images_d_first, fit_unseeded_reinit, errors, shards]
-    results = run_group(tmp_path, {job.__name__: job for job in jobs})
+    jobs = {job.__name__: job for job in jobs}
+    jobs["report"] = functools.partial(report_and_checkpoint, tmp_path / "checkpoints")
+    results = run_group(tmp_path, jobs)
 
     for job in (fit_table, fit_images_d_first):
         ranks = [r[job.__name__] for r in results]
@@ -214,6 +231,15 @@ def test_two_processes_train_like_one(tmp_path, single_thread):
     for r in results:
         assert "divisible by the number of processes (2)" in r["errors"]["batch_size"]
         assert "same X in every process" in r["errors"]["data"]
+
+    # One process shows progress and writes checkpoints; the other stays quiet
+    # instead of printing the same lines and writing the same files at once.
+    main, other = (r["report"] for r in results)
+    assert "train_loss" in main["output"]
+    assert {"progress_bar", "checkpoint"} <= main["callbacks"]
+    assert other["output"] == ""
+    assert not {"progress_bar", "checkpoint"} & other["callbacks"]
+    assert (tmp_path / "checkpoints" / "generator.pt").exists()
 
     # 11 rows, global batches of 4, 4 and 3: equal, disjoint shares of each, in
     # process 0's order; the odd row of the last batch is left out.
