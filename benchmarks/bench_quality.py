@@ -58,23 +58,18 @@ import datetime
 import json
 import os
 import pathlib
-import platform
-import subprocess
 import sys
 import tempfile
 import time
 import warnings
 
 import numpy as np
-import pyod
-import sklearn
-import skorch
 import torch
+from bench_speed import machine_info
 from sklearn.datasets import load_digits
 from sklearn.metrics import roc_auc_score
 from skorch.callbacks import Callback
 
-import sklearn_sganomaly
 from sklearn_sganomaly import SkipGANomalyDetector
 from sklearn_sganomaly._validation import flatten_images, to_network_input
 from sklearn_sganomaly.datasets import (
@@ -670,43 +665,6 @@ def plot(summary, path):
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / fig.get_figheight()))
     fig.savefig(path, dpi=110)
     plt.close(fig)
-
-
-def machine_info():
-    info = {
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "numpy": np.__version__,
-        "sklearn": sklearn.__version__,
-        "skorch": skorch.__version__,
-        "pyod": pyod.__version__,
-        "sklearn_sganomaly": sklearn_sganomaly.__version__,
-        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-    }
-    try:
-        text = pathlib.Path("/proc/cpuinfo").read_text()
-        models = [
-            line.split(":", 1)[1].strip()
-            for line in text.splitlines()
-            if line.startswith("model name")
-        ]
-        info["cpu_model"] = models[0] if models else platform.processor()
-    except OSError:
-        info["cpu_model"] = platform.processor()
-    try:
-        info["git_commit"] = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=HERE,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    return info
 
 
 # ---------------------------------------------------------------------------

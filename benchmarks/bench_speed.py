@@ -35,10 +35,12 @@ import os
 import pathlib
 import platform
 import statistics
+import subprocess
 import threading
 import time
 
 import numpy as np
+import pyod
 import sklearn
 import skorch
 import torch
@@ -48,6 +50,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 from torch import nn
 
+import sklearn_sganomaly
 from sklearn_sganomaly import SkipGANomalyDetector
 from sklearn_sganomaly._losses import SkipGANomalyLoss
 from sklearn_sganomaly._networks import Discriminator, UNetGenerator
@@ -320,6 +323,8 @@ def machine_info():
         "numpy": np.__version__,
         "sklearn": sklearn.__version__,
         "skorch": skorch.__version__,
+        "pyod": pyod.__version__,
+        "sklearn_sganomaly": sklearn_sganomaly.__version__,
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
     try:
@@ -336,6 +341,16 @@ def machine_info():
         info["cpu_model"] = platform.processor()
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name()
+    try:
+        info["git_commit"] = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=pathlib.Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        pass
     return info
 
 

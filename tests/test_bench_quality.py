@@ -2,6 +2,7 @@
 
 import importlib.util
 import pathlib
+import sys
 
 import numpy as np
 import pytest
@@ -13,7 +14,12 @@ BENCH = pathlib.Path(__file__).parents[1] / "benchmarks" / "bench_quality.py"
 def bench_quality():
     spec = importlib.util.spec_from_file_location("bench_quality", BENCH)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    # It imports its sibling benchmark modules by name.
+    sys.path.insert(0, str(BENCH.parent))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(BENCH.parent))
     return module
 
 
