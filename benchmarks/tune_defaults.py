@@ -11,14 +11,17 @@ the training budget of ``bench_quality.py``, whose width and batch size are used
 here too.
 
 The grid stays within the faithful model: training length (``epochs``) and the
-score's weight of the pixel error (``score_weight``, the paper's lambda). The
-candidate with the best mean validation AUC over all tuned classes would become
-the default. Per-class ``cv_results_`` are cached next to ``--out`` so an
-interrupted run resumes.
+score's weight of the pixel error (``score_weight``, the paper's lambda); other
+grids (``--grid``), e.g. network width and loss weights. The summary is each
+candidate's mean validation AUC per data set and over all tuned classes;
+``benchmarks/README.md`` says what was concluded from it. Per-class
+``cv_results_`` are cached next to ``--out`` so an interrupted run resumes.
 
 Usage::
 
     python benchmarks/tune_defaults.py --n-jobs 2
+    python benchmarks/tune_defaults.py --n-jobs 2 --out results/tuning-width-cpu.json \
+        --grid '{"width": [32, 64], "contextual_weight": [50.0, 10.0]}'
     python benchmarks/tune_defaults.py --smoke --out -
 """
 
