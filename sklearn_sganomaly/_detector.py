@@ -37,7 +37,13 @@ from ._training import (
     stopped_early,
     training_callbacks,
 )
-from ._validation import NetworkInput, flatten_images, network_shape, resolve_device
+from ._validation import (
+    NetworkInput,
+    channels_last_rows,
+    flatten_images,
+    network_shape,
+    resolve_device,
+)
 
 __all__ = ["SkipGANomalyDetector"]
 
@@ -386,7 +392,7 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
 
     def _learn_input(self, X):
         """Validate training data, learn its scaling, return a ``NetworkInput``."""
-        X, image_shape = flatten_images(X, self.image_layout)
+        X, image_shape, channels_last = self._flatten(X)
         X = _check_float32_range(validate_data(self, X, reset=True, dtype=_KEPT_DTYPES))
         n_samples, n_features = X.shape
         if n_samples < 2:
@@ -404,11 +410,25 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         self.network_shape_ = network_shape(image_shape)
         self.data_min_ = data_min
         self.data_range_ = np.where(data_range > 0, data_range, 1.0)
-        return self._as_network_input(X)
+        return self._as_network_input(X, channels_last)
 
-    def _as_network_input(self, X):
+    def _flatten(self, X):
+        """``flatten_images``, but a channels-last memmap keeps its row order.
+
+        Returns ``(X_2d, image_shape, channels_last)``. Moving the channel axis
+        of a memmap would read all of it into memory; its rows are reordered
+        one batch at a time instead.
+        """
+        if isinstance(X, np.memmap):
+            rows = channels_last_rows(X, self.image_layout)
+            if rows is not None:
+                return (*rows, True)
+        return (*flatten_images(X, self.image_layout), False)
+
+    def _as_network_input(self, X, channels_last=False):
         return NetworkInput(
             X,
+            channels_last=channels_last,
             image_shape=self.image_shape_,
             data_min=self.data_min_,
             data_range=self.data_range_,
@@ -431,8 +451,8 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         if isinstance(data, NetworkInput):
             # Only the raw rows of each part are copied, not float32 images.
             return (
-                self._as_network_input(data.X[train_rows]),
-                self._as_network_input(data.X[valid_rows]),
+                self._as_network_input(data.X[train_rows], data.channels_last),
+                self._as_network_input(data.X[valid_rows], data.channels_last),
             )
         return data[train_rows], data[valid_rows]
 
@@ -550,7 +570,7 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
             else f"a table with {self.n_features_in_} features"
         )
         try:
-            X, image_shape = flatten_images(X, self.image_layout)
+            X, image_shape, channels_last = self._flatten(X)
         except ValueError as exc:
             raise ValueError(
                 f"{exc} {type(self).__name__} was fitted on {fitted}."
@@ -563,7 +583,7 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         X = _check_float32_range(
             validate_data(self, X, reset=False, dtype=_KEPT_DTYPES)
         )
-        return self._as_network_input(X)
+        return self._as_network_input(X, channels_last)
 
     def calibrate_threshold(self, X_normal, *, fpr=0.05):
         """Set ``threshold_`` from a target false-positive rate on normal data.

@@ -17,6 +17,7 @@ from scipy import sparse
 
 __all__ = [
     "NetworkInput",
+    "channels_last_rows",
     "flatten_images",
     "network_shape",
     "resolve_device",
@@ -62,6 +63,23 @@ def flatten_images(X, layout="auto"):
             f"(C, H, W) = {shape}. Pass smaller inputs as a flattened 2-D table."
         )
     return np.asarray(X).reshape(len(X), -1), shape
+
+
+def channels_last_rows(X, layout="auto"):
+    """``(X_2d, image_shape)`` of channels-last images, rows in (H, W, C) order.
+
+    A reshape, so a view of ``X`` when it is contiguous: a memmap stays on disk
+    instead of being read whole to move its channel axis, as ``flatten_images``
+    must. ``NetworkInput(..., channels_last=True)`` reorders the rows batch by
+    batch. Returns None for anything but 4-D channels-last images of at least
+    ``_MIN_IMAGE_SIDE`` pixels, which ``flatten_images`` handles (or rejects).
+    """
+    if getattr(X, "ndim", None) != 4 or not _channels_last(X.shape, layout):
+        return None
+    n_samples, height, width, n_channels = (int(s) for s in X.shape)
+    if min(height, width) < _MIN_IMAGE_SIDE:
+        return None
+    return X.reshape(n_samples, -1), (n_channels, height, width)
 
 
 def _channels_last(shape, layout):
@@ -132,13 +150,17 @@ class NetworkInput:
     ----------
     X : array of shape (n_samples, n_features)
         Validated data, of any numeric dtype.
+    channels_last : bool, default=False
+        Whether image rows are flattened in (H, W, C) order (from
+        ``channels_last_rows``) rather than (C, H, W).
     **scaling
         ``image_shape``, ``data_min`` and ``data_range``, as for
         ``to_network_input``.
     """
 
-    def __init__(self, X, **scaling):
+    def __init__(self, X, *, channels_last=False, **scaling):
         self.X = X
+        self.channels_last = channels_last
         self.scaling = scaling
 
     def __len__(self):
@@ -148,6 +170,10 @@ class NetworkInput:
         if isinstance(index, torch.Tensor):
             index = index.cpu().numpy()
         rows = self.X[index]
+        if self.channels_last:
+            n_channels, height, width = self.scaling["image_shape"]
+            rows = rows.reshape(-1, height, width, n_channels).transpose(0, 3, 1, 2)
+            rows = rows.reshape(len(rows), -1)
         return torch.from_numpy(to_network_input(rows, **self.scaling))
 
 

@@ -369,7 +369,9 @@ def _as_form(X, form, tmp):
         X = X.copy()
         X.flags.writeable = False
         return X
-    if form == "memmap":
+    if form in ("memmap", "NHWC-memmap"):
+        # A channels-last memmap is streamed with its rows reordered per batch.
+        X = nhwc if form == "NHWC-memmap" else X
         path = tmp / next(_MEMMAP_NAMES)
         written = np.memmap(path, dtype=np.float64, mode="w+", shape=X.shape)
         written[:] = X
@@ -386,7 +388,7 @@ def _as_form(X, form, tmp):
 _FORMS = [
     "float64", "float32", "float16", "uint8", "int64", "list", "NHWC", "NHWC-list",
     "transposed-view", "fortran", "reversed-view", "strided-view", "read-only",
-    "memmap", "flat", "HW",
+    "memmap", "NHWC-memmap", "flat", "HW",
 ]  # fmt: skip
 
 
@@ -409,9 +411,11 @@ def test_every_input_form_gives_the_same_scores(image_case, data, form, layout):
     assert_allclose(scores, image_case.scores[idx], rtol=RTOL)
 
 
-@pytest.mark.parametrize("form", ["NHWC", "uint8", "list", "flat"])
-def test_fit_on_every_input_form_gives_the_same_model(fitted_rgb, rgb_images, form):
-    X = _as_form(rgb_images, form, None)
+@pytest.mark.parametrize("form", ["NHWC", "NHWC-memmap", "uint8", "list", "flat"])
+def test_fit_on_every_input_form_gives_the_same_model(
+    fitted_rgb, rgb_images, form, tmp_path
+):
+    X = _as_form(rgb_images, form, tmp_path)
     params = {"image_shape": (3, 8, 8)} if form == "flat" else {}
     detector = SkipGANomalyDetector(**FAST, **params, random_state=0).fit(X)
     assert_allclose(detector.decision_scores_, fitted_rgb.decision_scores_, rtol=RTOL)

@@ -245,6 +245,30 @@ def test_memmap_input_scores_like_an_array(images, tmp_path):
     )
 
 
+@pytest.mark.parametrize("shape", [(2, 32, 32), (32, 32, 2)])
+def test_memmap_is_read_in_place_in_either_channel_layout(tmp_path, shape):
+    # No copy of the data, not even uint8: a channels-last memmap keeps its
+    # (H, W, C) rows on disk and they are reordered one batch at a time.
+    path = tmp_path / "images.uint8"
+    rng = np.random.RandomState(0)
+    mapped = np.memmap(path, dtype=np.uint8, mode="w+", shape=(16, *shape))
+    mapped[:] = rng.randint(0, 256, size=mapped.shape)
+    mapped.flush()
+    mapped = np.memmap(path, dtype=np.uint8, mode="r", shape=mapped.shape)
+    channels_first = mapped if shape[0] == 2 else mapped.transpose(0, 3, 1, 2)
+    det = SkipGANomalyDetector(**FAST, random_state=0)
+    in_memory = det.fit(np.asarray(channels_first))._network_input(channels_first)
+    for data in (det._learn_input(mapped), det.fit(mapped)._network_input(mapped)):
+        assert np.shares_memory(data.X, mapped)
+        assert_array_equal(data[3:11].numpy(), in_memory[3:11].numpy())
+    # The part held out for early stopping keeps the row order too.
+    held_out = clone(det).set_params(validation_fraction=0.25, n_iter_no_change=1)
+    assert_array_equal(
+        clone(held_out).fit(mapped).decision_scores_,
+        clone(held_out).fit(np.asarray(channels_first)).decision_scores_,
+    )
+
+
 _PEAK_RSS_SCRIPT = textwrap.dedent(
     """
     import resource, sys
