@@ -297,7 +297,7 @@ class DataParallelSkipGANomalyNet(SkipGANomalyNet):
             )
         self._check_same_data(X)
         verbose = self.verbose
-        if dist.get_rank() != 0:
+        if not is_main_process():
             self.verbose = 0  # one loss table, not one per process
         self._wrap()
         try:

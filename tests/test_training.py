@@ -8,9 +8,7 @@ import torch
 import torch.nn.functional as F
 from conftest import tiny_net, uniform_inputs
 
-from sklearn_sganomaly._networks import (
-    init_dcgan_weights,
-)
+from sklearn_sganomaly._networks import init_dcgan_weights
 from sklearn_sganomaly._scoring import anomaly_score
 from sklearn_sganomaly._training import STEP_ORDERS
 
@@ -32,7 +30,7 @@ pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 def make_net(shape=DENSE, **kwargs):
-    return tiny_net(shape, **{**kwargs})
+    return tiny_net(shape, **kwargs)
 
 
 def data(shape=DENSE, n=8, seed=0):
