@@ -219,3 +219,13 @@ def test_docs_index_shows_the_readme_example():
     """The landing page shows the README's first block, unchanged."""
     (index,) = blocks_of(ROOT / "docs" / "index.rst")
     assert index.code.strip() == blocks_of(ROOT / "README.md")[0].code.strip()
+
+
+def test_ci_runs_the_readme_test_command():
+    """``.ci/run`` runs the test command that the README says CI runs."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("**The tests.**") :]
+    command = re.search(r"```bash\n(.*?)\n```", section, re.DOTALL).group(1).strip()
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert command in ci.splitlines()
+    assert "SKLEARN_SGANOMALY_REQUIRE_BROWSER=1" in ci
