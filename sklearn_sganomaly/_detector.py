@@ -27,6 +27,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._distributed import DataParallelSkipGANomalyNet, data_parallel, is_main_process
 from ._losses import SkipGANomalyLoss
+from ._neighbors import NEIGHBOUR_SCORES, FeatureNeighbours
 from ._networks import Discriminator, UNetGenerator
 from ._persistence import read_model_file, write_model_file
 from ._training import (
@@ -77,6 +78,15 @@ def _forked_rng(device, seed):
         yield
 
 
+def _saved_modules(net):
+    """The net's modules a model file holds, under their key prefixes."""
+    return (
+        ("generator.", net.module_),
+        ("discriminator.", net.discriminator_),
+        ("first_discriminator.", net.first_discriminator_),
+    )
+
+
 class SkipGANomalyDetector(OutlierMixin, BaseDetector):
     """Skip-GANomaly anomaly detector (Akçay et al., IJCNN 2019).
 
@@ -105,9 +115,24 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
     latent_weight : float, default=1.0
         Weight of the latent (discriminator feature) loss, in both networks'
         losses as in the official code.
+    anomaly_score : {"knn+lof", "knn", "lof", "official"}, default="knn+lof"
+        How a sample is scored (see the user guide, "Anomaly scores"). The
+        neighbour scores compare the discriminator features of a sample with
+        those of the training data: "knn" is the log mean distance to its
+        ``n_neighbors`` nearest training samples, "lof" its log local outlier
+        factor (``sklearn.neighbors.LocalOutlierFactor``), and "knn+lof" the sum
+        of both, each standardised on the training data. "official" is the
+        paper's score, ``score_weight`` times the reconstruction error plus
+        ``1 - score_weight`` times the feature error.
+    n_neighbors : int, default=5
+        Neighbours of the neighbour scores (at most the number of training
+        samples minus one).
+    feature_snapshot : {"first", "last"}, default="first"
+        Discriminator whose features the neighbour scores use: the one after the
+        first epoch, or the fully trained one.
     score_weight : float, default=0.9
-        Weight of the reconstruction error in the anomaly score; the feature
-        error gets ``1 - score_weight``.
+        Weight of the reconstruction error in the "official" anomaly score; the
+        feature error gets ``1 - score_weight``.
     width : int, default=64
         Width of the first layer of both networks (``ngf = ndf`` of the paper).
     latent_dim : int, default=100
@@ -128,12 +153,12 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         "auto" picks CUDA, then Apple MPS, then the CPU.
     precision : {"auto", "fp32", "bf16"}, default="auto"
         Arithmetic of the forward passes: "bf16" runs them under bfloat16
-        autocast (weights, optimizer state and losses stay float32); "auto"
-        picks what the speed benchmark measured to be faster without losing
-        accuracy on the device found.
+        autocast (weights, optimizer state and losses stay float32). "auto"
+        is fp32: bf16 is opt-in until its effect on the scores is measured.
     validation_fraction : float in (0, 1) or None, default=None
         Share of the training data held out to stop training early: after each
-        epoch the mean anomaly score of the held-out samples (``valid_loss`` in
+        epoch the mean "official" anomaly score of the held-out samples
+        (``valid_loss`` in
         ``history_``) is computed, training stops once it has not improved for
         ``n_iter_no_change`` epochs, and the generator and discriminator of the
         best epoch are restored. None trains for ``epochs`` epochs on all data.
@@ -169,6 +194,9 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         quantile of ``decision_scores_``.
     labels_ : ndarray of shape (n_samples,)
         Training labels, 1 for outliers and 0 for inliers.
+    neighbours_ : object or None
+        The neighbour score fitted on the training data's discriminator
+        features (its ``reference_features_``); None for the "official" score.
     n_features_in_ : int
         Number of features of the (flattened) input.
     image_shape_ : tuple of int (C, H, W) or None
@@ -236,6 +264,9 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         "adversarial_weight": [Interval(Real, 0, None, closed="left")],
         "contextual_weight": [Interval(Real, 0, None, closed="left")],
         "latent_weight": [Interval(Real, 0, None, closed="left")],
+        "anomaly_score": [StrOptions({"official", *NEIGHBOUR_SCORES})],
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "feature_snapshot": [StrOptions({"first", "last"})],
         "score_weight": [Interval(Real, 0, 1, closed="both")],
         "width": [Interval(Integral, 1, None, closed="left")],
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
@@ -263,6 +294,9 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         adversarial_weight=1.0,
         contextual_weight=50.0,
         latent_weight=1.0,
+        anomaly_score="knn+lof",
+        n_neighbors=5,
+        feature_snapshot="first",
         score_weight=0.9,
         width=64,
         latent_dim=100,
@@ -288,6 +322,9 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         self.adversarial_weight = adversarial_weight
         self.contextual_weight = contextual_weight
         self.latent_weight = latent_weight
+        self.anomaly_score = anomaly_score
+        self.n_neighbors = n_neighbors
+        self.feature_snapshot = feature_snapshot
         self.score_weight = score_weight
         self.width = width
         self.latent_dim = latent_dim
@@ -322,6 +359,15 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         self : SkipGANomalyDetector
             The fitted detector. If fitting fails or is interrupted, the
             detector keeps the state it had before the call.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_sganomaly import SkipGANomalyDetector
+        >>> X = np.random.RandomState(0).normal(size=(100, 3))
+        >>> det = SkipGANomalyDetector(epochs=2, width=8, random_state=0).fit(X)
+        >>> det.decision_scores_.shape, int(det.labels_.sum())
+        ((100,), 10)
         """
         previous_state = self.__dict__.copy()
         try:
@@ -386,6 +432,11 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         self.history_ = net.history
         self.device_ = device
         self._classes = 2  # PyOD's predict_proba needs it; y is never used
+        self.neighbours_ = None
+        if self.anomaly_score != "official":
+            neighbours = FeatureNeighbours(self.anomaly_score, self.n_neighbors)
+            self.neighbours_ = neighbours.fit(self._features(data))
+        # In-sample, as PyOD's detectors: equal to decision_function(X).
         self.decision_scores_ = self._score(data)
         self._process_decision_scores()
         return self
@@ -510,9 +561,16 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
             verbose=self.verbose,
         )
 
+    def _features(self, data):
+        first = self.feature_snapshot == "first"
+        return self.net_.discriminator_features(data, first=first)
+
     def _score(self, data):
         """Scores of network input: an array, a tensor or a ``NetworkInput``."""
-        scores = self.net_.predict(data).astype(np.float64)
+        if getattr(self, "neighbours_", None) is None:
+            scores = self.net_.predict(data).astype(np.float64)
+        else:
+            scores = self.neighbours_.score(self._features(data))
         if not np.all(np.isfinite(scores)):
             raise FloatingPointError(
                 f"{np.sum(~np.isfinite(scores))} of {len(scores)} anomaly scores are "
@@ -551,9 +609,18 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         Returns
         -------
         scores : ndarray of shape (n_samples,)
-            ``score_weight`` times the mean squared reconstruction error plus
-            ``1 - score_weight`` times the mean squared discriminator-feature
-            error.
+            The ``anomaly_score`` of each sample, computed on its own: a
+            sample's score does not depend on the others in ``X``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_sganomaly import SkipGANomalyDetector
+        >>> X = np.random.RandomState(0).normal(size=(100, 3))
+        >>> det = SkipGANomalyDetector(epochs=2, width=8, random_state=0).fit(X)
+        >>> inlier, outlier = det.decision_function([[0.0, 0.0, 0.0], [6.0, 6.0, 6.0]])
+        >>> bool(outlier > inlier)
+        True
         """
         return self._score(self._network_input(X))
 
@@ -644,7 +711,17 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         maps : ndarray of shape (n_samples, H, W)
             Maps at the input resolution. They are computed at
             ``network_shape_`` and resized back (bilinear), so their mean is
-            close to, though not exactly, the pixel term of the anomaly score.
+            close to, though not exactly, the pixel term of the "official"
+            anomaly score.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_sganomaly import SkipGANomalyDetector
+        >>> images = np.random.RandomState(0).uniform(size=(40, 1, 8, 8))
+        >>> det = SkipGANomalyDetector(epochs=1, width=8, random_state=0).fit(images)
+        >>> det.anomaly_map(images[:2], sigma=1.0).shape
+        (2, 8, 8)
         """
         check_is_fitted(self)
         if not isinstance(sigma, Real) or not sigma >= 0:
@@ -710,6 +787,9 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
             "image_shape_": self.image_shape_,
             "data_min_": np.asarray(self.data_min_).tolist(),
             "data_range_": np.asarray(self.data_range_).tolist(),
+            # Written by calibrate_threshold as well as fit, so stored, not
+            # recomputed from contamination.
+            "threshold_": float(self.threshold_),
         }
         if hasattr(self, "feature_names_in_"):
             fitted["feature_names_in_"] = self.feature_names_in_.tolist()
@@ -720,10 +800,10 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
             "history": json.loads(json.dumps(list(self.history_), default=float)),
         }
         tensors = {"decision_scores_": torch.from_numpy(self.decision_scores_)}
-        for prefix, module in (
-            ("generator.", self.net_.module_),
-            ("discriminator.", self.net_.discriminator_),
-        ):
+        if self.neighbours_ is not None:
+            reference = self.neighbours_.reference_features_
+            tensors["reference_features"] = torch.from_numpy(reference)
+        for prefix, module in _saved_modules(self.net_):
             tensors |= {prefix + k: v for k, v in module.state_dict().items()}
         write_model_file(path, metadata, tensors)
 
@@ -749,23 +829,33 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         ValueError
             If the file is not a model file, has another format version, was
             modified, or does not match the networks its parameters describe.
+
+        Examples
+        --------
+        >>> import numpy as np, tempfile, os
+        >>> from sklearn_sganomaly import SkipGANomalyDetector
+        >>> X = np.random.RandomState(0).normal(size=(50, 3))
+        >>> path = os.path.join(tempfile.mkdtemp(), "detector.pt")
+        >>> SkipGANomalyDetector(epochs=1, width=8, random_state=0).fit(X).save(path)
+        >>> SkipGANomalyDetector.load(path, device="cpu").anomaly_score
+        'knn+lof'
         """
         metadata, tensors = read_model_file(path)
         fitted = metadata["fitted"]
-        detector = cls(**metadata["params"])
+        # Files of format version 1 predate the anomaly_score parameter.
+        detector = cls(**({"anomaly_score": "official"} | metadata["params"]))
         image_shape = fitted["image_shape_"] and tuple(fitted["image_shape_"])
         resolved = resolve_device(device)
         shape = network_shape(image_shape) or (fitted["n_features_in_"],)
         net = detector._build_net(shape, resolved, seed=0, drop_last=False)
         with _forked_rng(resolved, 0):
             net.initialize()
-        for prefix, module in (
-            ("generator.", net.module_),
-            ("discriminator.", net.discriminator_),
-        ):
+        for prefix, module in _saved_modules(net):
             state = {
                 k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)
             }
+            if not state and prefix == "first_discriminator.":
+                continue  # version 1 files; their "official" score does not use it
             try:
                 module.load_state_dict(state)
             except RuntimeError as exc:
@@ -785,8 +875,17 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         detector.data_min_ = np.asarray(fitted["data_min_"], dtype=np.float64)
         detector.data_range_ = np.asarray(fitted["data_range_"], dtype=np.float64)
         detector._classes = 2
+        detector.neighbours_ = None
+        if "reference_features" in tensors:
+            neighbours = FeatureNeighbours(detector.anomaly_score, detector.n_neighbors)
+            detector.neighbours_ = neighbours.fit(tensors["reference_features"].numpy())
         detector.decision_scores_ = tensors["decision_scores_"].numpy()
         detector._process_decision_scores()
+        if "threshold_" in fitted:
+            detector.threshold_ = fitted["threshold_"]
+            detector.labels_ = (detector.decision_scores_ > detector.threshold_).astype(
+                int
+            )
         return detector
 
     def __setstate__(self, state):
@@ -814,6 +913,16 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
             Columns: probability of being normal, of being an outlier.
         confidence : ndarray of shape (n_samples,)
             Only with ``return_confidence=True``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_sganomaly import SkipGANomalyDetector
+        >>> X = np.random.RandomState(0).normal(size=(100, 3))
+        >>> det = SkipGANomalyDetector(epochs=2, width=8, random_state=0).fit(X)
+        >>> proba = det.predict_proba([[0.0, 0.0, 0.0], [6.0, 6.0, 6.0]])
+        >>> proba.shape, bool(proba[1, 1] > proba[0, 1])
+        ((2, 2), True)
         """
         # PyOD reads X.shape; lists and other array-likes have none.
         if not hasattr(X, "shape"):
@@ -835,6 +944,15 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         labels : ndarray of shape (n_samples,)
             1 for outliers and 0 for inliers (PyOD's convention, not
             scikit-learn's -1/1).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_sganomaly import SkipGANomalyDetector
+        >>> X = np.random.RandomState(0).normal(size=(100, 3))
+        >>> det = SkipGANomalyDetector(contamination=0.05, epochs=2, width=8)
+        >>> int(det.fit_predict(X).sum())
+        5
         """
         return self.fit(X).labels_
 
@@ -850,5 +968,15 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         -------
         scores : ndarray of shape (n_samples,)
             Higher means more normal.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_sganomaly import SkipGANomalyDetector
+        >>> X = np.random.RandomState(0).normal(size=(100, 3))
+        >>> det = SkipGANomalyDetector(epochs=2, width=8, random_state=0).fit(X)
+        >>> scores = det.score_samples(X[:3])
+        >>> bool(np.array_equal(scores, -det.decision_function(X[:3])))
+        True
         """
         return -self.decision_function(X)

@@ -20,7 +20,9 @@ import torch
 __all__ = ["FORMAT_VERSION", "read_model_file", "write_model_file"]
 
 FORMAT = "sklearn_sganomaly.SkipGANomalyDetector"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Version 1 files (no neighbour score, no stored threshold) still load.
+READABLE_VERSIONS = (1, 2)
 
 
 def _digest(metadata_json: str, tensors: dict[str, torch.Tensor]) -> str:
@@ -67,11 +69,11 @@ def read_model_file(path: str | os.PathLike) -> tuple[dict, dict[str, torch.Tens
         ) from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{os.fspath(path)!r} is not a sklearn_sganomaly model file.")
-    if payload.get("format_version") != FORMAT_VERSION:
+    if payload.get("format_version") not in READABLE_VERSIONS:
         raise ValueError(
             f"{os.fspath(path)!r} has model file format version "
-            f"{payload.get('format_version')!r}; this release reads version "
-            f"{FORMAT_VERSION}."
+            f"{payload.get('format_version')!r}; this release reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))}."
         )
     metadata_json, tensors = payload["metadata"], payload["tensors"]
     if _digest(metadata_json, tensors) != payload.get("sha256"):

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import functools
 import math
-import pathlib
 
 import numpy as np
 import torch
@@ -38,6 +36,7 @@ from ._validation import NetworkInput
 __all__ = [
     "PRECISIONS",
     "STEP_ORDERS",
+    "KeepFirstDiscriminator",
     "SkipGANomalyNet",
     "StopOnNonFiniteLoss",
     "holdout_split",
@@ -57,18 +56,6 @@ _EPOCH_TERMS = (
 )  # fmt: skip
 
 
-@functools.cache
-def _cpu_has_native_bf16() -> bool:
-    # Without AVX512-BF16 or AMX, oneDNN emulates bf16 and convolutions run 10-30x
-    # slower than fp32 (benchmarks/README.md); torch exposes no query for it.
-    try:
-        text = pathlib.Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    flags = set(text.split())
-    return bool(flags & {"avx512_bf16", "amx_bf16"})
-
-
 def resolve_precision(precision: str, device) -> str:
     """Resolve ``precision`` to ``"fp32"`` or ``"bf16"`` for ``device``.
 
@@ -80,25 +67,18 @@ def resolve_precision(precision: str, device) -> str:
     Returns
     -------
     str
-        ``"auto"`` becomes ``"bf16"`` on CUDA devices that support it and on
-        CPUs with native bf16 instructions (AVX512-BF16 or AMX), else ``"fp32"``.
+        ``"auto"`` becomes ``"fp32"`` on every device.
 
     Notes
     -----
-    Only the CPU fallback is measured in ``benchmarks/``: on an AVX2 CPU bf16 was
-    about 18x slower than fp32 for training. The bf16 choices for CUDA and for
-    AVX512-BF16/AMX CPUs rest on measurements made outside this project.
+    bf16 is opt-in: its effect on the anomaly scores has not been measured to
+    stay within 0.01 ROC AUC of fp32 on the quality benchmark, and on CPUs
+    without AVX512-BF16 or AMX it trained about 18x slower than fp32
+    (``benchmarks/README.md``).
     """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
-    if precision != "auto":
-        return precision
-    device = torch.device(device)
-    if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    if device.type == "cpu" and _cpu_has_native_bf16():
-        return "bf16"
-    return "fp32"
+    return "fp32" if precision == "auto" else precision
 
 
 class _Tensors(torch.utils.data.Dataset):
@@ -266,6 +246,18 @@ class _RestoreBestModules(Callback):
                 module.load_state_dict(state)
 
 
+class KeepFirstDiscriminator(Callback):
+    """Copy the discriminator into ``net.first_discriminator_`` after epoch 1.
+
+    Only the net's first epoch counts: further training (``warm_start``,
+    ``partial_fit``) keeps it, and early stopping never restores an earlier one.
+    """
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == 1:
+            net.first_discriminator_.load_state_dict(net.discriminator_.state_dict())
+
+
 def checkpoint(dirname):
     """skorch ``Checkpoint`` of everything ``fit`` needs to resume, every epoch."""
     return Checkpoint(
@@ -273,6 +265,7 @@ def checkpoint(dirname):
         dirname=dirname,
         f_params="generator.pt",
         f_discriminator="discriminator.pt",
+        f_first_discriminator="first_discriminator.pt",
         f_optimizer="optimizer.pt",
         f_optimizer_d="optimizer_d.pt",
         f_criterion=None,
@@ -415,6 +408,7 @@ class SkipGANomalyNet(NeuralNet):
         callbacks = list(super()._default_callbacks)
         extra = [(k, PassthroughScoring(name=k, on_train=True)) for k in _EPOCH_TERMS]
         extra.append(("d_reinits", _CountReinits()))
+        extra.append(("first_discriminator", KeepFirstDiscriminator()))
         return callbacks[:-1] + extra + callbacks[-1:]  # before print_log
 
     def initialize(self):
@@ -460,6 +454,11 @@ class SkipGANomalyNet(NeuralNet):
         super().initialize_module()
         params = self.get_params_for("discriminator")
         self.discriminator_ = self.initialized_instance(self.discriminator, params)
+        # The discriminator as it was after the first epoch, whose features the
+        # default anomaly score uses (``KeepFirstDiscriminator`` fills it in). A
+        # module of the net, so checkpoints save and restore it.
+        self.first_discriminator_ = copy.deepcopy(self.discriminator_)
+        self.first_discriminator_.requires_grad_(False)
         return self
 
     def initialize_optimizer(self, *args, **kwargs):
@@ -587,6 +586,41 @@ class SkipGANomalyNet(NeuralNet):
             _, features = self.discriminator_(torch.cat([x, fake]))
             features_real, features_fake = features.chunk(2)
         return anomaly_score(x, fake, features_real, features_fake, self.score_weight)
+
+    def discriminator_features(self, X, *, first=True):
+        """Discriminator features of network input ``X``, shape (n, latent_dim).
+
+        Parameters
+        ----------
+        X : array, tensor or ``NetworkInput``
+            Network input, scored one batch at a time.
+        first : bool, default=True
+            Use the discriminator after the first epoch; False uses the
+            current one.
+
+        Returns
+        -------
+        ndarray of float64 (float32 on MPS, which has no float64)
+            Computed in eval mode and, where the device allows, in float64: in
+            float32, convolution kernels chosen by batch size change the last
+            bits, and neighbour rankings must not depend on the batch a sample
+            is scored in.
+        """
+        module = self.first_discriminator_ if first else self.discriminator_
+        mps = torch.device(self.device).type == "mps"
+        dtype = torch.float32 if mps else torch.float64
+        module = copy.deepcopy(module).to(dtype).eval()
+        features = []
+        with torch.inference_mode():
+            for batch in self.get_iterator(self.get_dataset(X), training=False):
+                x = self._input(batch).to(dtype)
+                # A copy: the features are a view that would keep each batch's
+                # whole output buffer alive.
+                features.append(module(x)[1].cpu().numpy().copy())
+        if not features:
+            latent_dim = self.get_params_for("discriminator").get("latent_dim", 100)
+            return np.empty((0, latent_dim))
+        return np.concatenate(features).astype(np.float64)
 
     def validation_step(self, batch, **fit_params):
         """The validation loss is the mean anomaly score of held-out normal data."""

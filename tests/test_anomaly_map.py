@@ -36,7 +36,9 @@ def test_defect_pixels_score_higher(defects, defect_detector):
 
 def test_map_mean_is_the_pixel_term_of_the_score(defects):
     X = defects.X[:20]
-    det = SkipGANomalyDetector(**FAST, score_weight=1.0, random_state=0).fit(X)
+    det = SkipGANomalyDetector(
+        **FAST, anomaly_score="official", score_weight=1.0, random_state=0
+    ).fit(X)
     np.testing.assert_allclose(
         det.anomaly_map(X).mean(axis=(1, 2)), det.decision_function(X), rtol=1e-5
     )

@@ -195,7 +195,11 @@ def assert_ranks_equal(results):
 
 def assert_matches_single_process(parallel, single):
     np.testing.assert_allclose(parallel["history"], single["history"], rtol=RTOL)
-    np.testing.assert_allclose(parallel["scores"], single["scores"], rtol=RTOL)
+    # The default scores are sums of z-scores, some near 0: relative
+    # tolerance alone would ask for more than float32 training agrees to.
+    np.testing.assert_allclose(
+        parallel["scores"], single["scores"], rtol=RTOL, atol=1e-5
+    )
     for name, state in single["state"].items():
         assert state.keys() == parallel["state"][name].keys()
         for key, value in state.items():

@@ -62,7 +62,11 @@ def _contaminated(n, n_features, seed, contamination=0.1):
 
 
 def _ours(**params):
-    return SkipGANomalyDetector(**{**FAST, "epochs": 2, **params}, random_state=0)
+    # The paper's score: with FAST's tiny networks and 2 epochs, the default
+    # neighbour score on the first epoch's discriminator misses these tests'
+    # quality bars on small tables (benchmarks/README.md, tabular benchmark).
+    params = {**FAST, "epochs": 2, "anomaly_score": "official", **params}
+    return SkipGANomalyDetector(**params, random_state=0)
 
 
 def _peers():

@@ -1,0 +1,88 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) 2026 the sklearn_sganomaly developers
+"""Neighbour scores in the discriminator's feature space, through sklearn.neighbors.
+
+The training images' discriminator features are the reference set. A query is
+scored by how far it lies from them (kNN: log of the mean distance to its k
+nearest references), by how much sparser its neighbourhood is than theirs (LOF),
+or by both, each standardised with the scores the references get when left out
+of their own neighbourhood. Nothing here touches torch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.neighbors import LocalOutlierFactor, NearestNeighbors
+
+__all__ = ["NEIGHBOUR_SCORES", "FeatureNeighbours"]
+
+NEIGHBOUR_SCORES = ("knn", "lof", "knn+lof")
+
+# Keeps the log finite for a query that coincides with its k nearest references.
+_TINY = np.finfo(np.float64).tiny
+_TREE = "ball_tree"
+
+
+class FeatureNeighbours:
+    """kNN and LOF scores of feature vectors against a fixed reference set.
+
+    Parameters
+    ----------
+    method : {"knn", "lof", "knn+lof"}
+        "knn" and "lof" are log scores; "knn+lof" is the sum of both after
+        standardising each with the leave-one-out scores of the references, so
+        neither dominates by its scale.
+    n_neighbors : int
+        Neighbours of each query; at most ``n_references - 1`` are used.
+    """
+
+    def __init__(self, method, n_neighbors):
+        if method not in NEIGHBOUR_SCORES:
+            raise ValueError(
+                f"method must be one of {NEIGHBOUR_SCORES}, got {method!r}."
+            )
+        self.method = method
+        self.n_neighbors = n_neighbors
+
+    def fit(self, features):
+        """Store ``features`` (n_references, n_dims) as the reference set."""
+        features = np.asarray(features, dtype=np.float64)
+        k = max(1, min(self.n_neighbors, len(features) - 1))
+        self.reference_features_ = features
+        self.n_neighbors_ = k
+        # A tree computes each distance on its own; brute force expands
+        # |x - y|^2 into matrix products whose rounding depends on how many
+        # queries come together, and a sample's score must not.
+        self.knn_ = NearestNeighbors(n_neighbors=k, algorithm=_TREE).fit(features)
+        self.lof_ = LocalOutlierFactor(
+            n_neighbors=k, novelty=True, algorithm=_TREE
+        ).fit(features)
+        # Leave-one-out: kneighbors() without X and LOF's negative_outlier_factor_
+        # leave each reference out of its own neighbourhood, as for a new query.
+        loo = {
+            "knn": self._log_mean(self.knn_.kneighbors()[0]),
+            "lof": np.log(-self.lof_.negative_outlier_factor_),
+        }
+        self.moments_ = {
+            name: (float(s.mean()), float(s.std()) or 1.0) for name, s in loo.items()
+        }
+        return self
+
+    @staticmethod
+    def _log_mean(distances):
+        return np.log(np.maximum(distances.mean(axis=1), _TINY))
+
+    def _raw(self, name, features):
+        if name == "knn":
+            return self._log_mean(self.knn_.kneighbors(features)[0])
+        return np.log(-self.lof_.score_samples(features))
+
+    def score(self, features):
+        """Anomaly score of each row of ``features``; higher = more abnormal."""
+        features = np.asarray(features, dtype=np.float64)
+        if self.method != "knn+lof":
+            return self._raw(self.method, features)
+        total = np.zeros(len(features))
+        for name, (mean, std) in self.moments_.items():
+            total += (self._raw(name, features) - mean) / std
+        return total

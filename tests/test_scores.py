@@ -1,0 +1,219 @@
+"""The anomaly scores: neighbour scores on discriminator features, and the paper's."""
+
+import numpy as np
+import pytest
+import torch
+from conftest import FAST
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.neighbors import LocalOutlierFactor
+
+from sklearn_sganomaly import SkipGANomalyDetector, _detector, _persistence
+from sklearn_sganomaly._neighbors import NEIGHBOUR_SCORES, FeatureNeighbours
+
+ALL_SCORES = ("official", *NEIGHBOUR_SCORES)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread(single_thread):
+    return
+
+
+@pytest.fixture(scope="module")
+def features():
+    rng = np.random.RandomState(0)
+    return rng.normal(size=(40, 6)), rng.normal(size=(15, 6)) * 2
+
+
+def test_knn_is_the_log_mean_distance_to_the_k_nearest_references(features):
+    reference, queries = features
+    fitted = FeatureNeighbours("knn", 3).fit(reference)
+    distances = np.linalg.norm(queries[:, None] - reference[None], axis=2)
+    expected = np.log(np.sort(distances, axis=1)[:, :3].mean(axis=1))
+    assert_allclose(fitted.score(queries), expected, rtol=1e-12)
+
+
+def test_lof_is_the_log_of_sklearns_local_outlier_factor(features):
+    reference, queries = features
+    lof = LocalOutlierFactor(n_neighbors=4, novelty=True).fit(reference)
+    fitted = FeatureNeighbours("lof", 4).fit(reference)
+    assert_allclose(fitted.score(queries), np.log(-lof.score_samples(queries)))
+
+
+def test_combination_standardises_each_score_on_left_out_references(features):
+    reference, queries = features
+    both = FeatureNeighbours("knn+lof", 5).fit(reference)
+    expected = sum(
+        (FeatureNeighbours(name, 5).fit(reference).score(queries) - mean) / std
+        for name, (mean, std) in both.moments_.items()
+    )
+    assert_allclose(both.score(queries), expected)
+    # Left-out kNN scores of the references are those of new queries: a
+    # reference does not count itself among its neighbours.
+    mean, _ = both.moments_["knn"]
+    knn = FeatureNeighbours("knn", 5).fit(reference)
+    loo = [
+        FeatureNeighbours("knn", 5).fit(np.delete(reference, i, 0)).score(row[None])[0]
+        for i, row in enumerate(reference)
+    ]
+    assert mean == pytest.approx(np.mean(loo))
+    assert knn.n_neighbors_ == 5
+
+
+def test_neighbour_scores_do_not_depend_on_the_other_queries(features):
+    reference, queries = features
+    for method in NEIGHBOUR_SCORES:
+        fitted = FeatureNeighbours(method, 5).fit(reference)
+        together = fitted.score(queries)
+        alone = [fitted.score(q[None])[0] for q in queries]
+        assert_array_equal(together, alone)
+
+
+def test_more_neighbours_than_references_use_all_but_one(features):
+    reference, queries = features
+    fitted = FeatureNeighbours("knn+lof", 500).fit(reference[:4])
+    assert fitted.n_neighbors_ == 3
+    assert np.all(np.isfinite(fitted.score(queries)))
+
+
+def test_unknown_method_is_refused():
+    with pytest.raises(ValueError, match="method must be one of"):
+        FeatureNeighbours("mahalanobis", 5)
+
+
+@pytest.mark.parametrize("anomaly_score", ALL_SCORES)
+def test_every_score_fits_and_scores_training_data_in_sample(anomaly_score, images):
+    det = SkipGANomalyDetector(**FAST, anomaly_score=anomaly_score, random_state=0)
+    det.fit(images)
+    assert_array_equal(det.decision_function(images), det.decision_scores_)
+    assert np.all(np.isfinite(det.decision_scores_))
+    assert (det.neighbours_ is None) == (anomaly_score == "official")
+
+
+def test_official_score_is_the_nets_per_sample_score(images):
+    det = SkipGANomalyDetector(**FAST, anomaly_score="official", random_state=0)
+    det.fit(images)
+    network_input = det._network_input(images)
+    expected = det.net_.predict(network_input).astype(np.float64)
+    assert_array_equal(det.decision_function(images), expected)
+
+
+def test_training_does_not_depend_on_the_score(images):
+    kwargs = {**FAST, "epochs": 2, "random_state": 0}
+    official = SkipGANomalyDetector(**kwargs, anomaly_score="official").fit(images)
+    default = SkipGANomalyDetector(**kwargs).fit(images)
+    for a, b in zip(
+        official.net_.module_.parameters(),
+        default.net_.module_.parameters(),
+        strict=True,
+    ):
+        assert torch.equal(a, b)
+
+
+def _state(module):
+    return {k: v.clone() for k, v in module.state_dict().items()}
+
+
+def _same_state(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_first_discriminator_is_the_one_after_epoch_one(images):
+    one = SkipGANomalyDetector(**FAST, random_state=0).fit(images)
+    three = SkipGANomalyDetector(**{**FAST, "epochs": 3}, random_state=0).fit(images)
+    after_one = _state(one.net_.discriminator_)
+    assert _same_state(_state(three.net_.first_discriminator_), after_one)
+    assert not _same_state(_state(three.net_.discriminator_), after_one)
+
+
+def test_default_score_depends_on_the_first_epoch_only(images):
+    # The neighbour score uses the discriminator of epoch 1 and the reference
+    # features of the training data, so more epochs leave it as it is.
+    one = SkipGANomalyDetector(**FAST, random_state=0).fit(images)
+    three = SkipGANomalyDetector(**{**FAST, "epochs": 3}, random_state=0).fit(images)
+    assert_array_equal(one.decision_function(images), three.decision_function(images))
+
+
+def test_last_snapshot_uses_the_trained_discriminator(images):
+    kwargs = {**FAST, "epochs": 2, "random_state": 0}
+    det = SkipGANomalyDetector(**kwargs, feature_snapshot="last").fit(images)
+    data = det._network_input(images)
+    features = det.net_.discriminator_features(data, first=False)
+    expected = FeatureNeighbours("knn+lof", 5).fit(features).score(features)
+    assert_array_equal(det.decision_scores_, expected)
+    first = SkipGANomalyDetector(**kwargs).fit(images)
+    assert not np.array_equal(first.decision_scores_, det.decision_scores_)
+
+
+def test_warm_start_keeps_the_first_discriminator(images):
+    det = SkipGANomalyDetector(**FAST, random_state=0, warm_start=True).fit(images)
+    first = _state(det.net_.first_discriminator_)
+    det.fit(images)
+    assert len(det.history_) == 2
+    assert _same_state(_state(det.net_.first_discriminator_), first)
+
+
+def test_resumed_fit_restores_the_first_discriminator(images, tmp_path):
+    kwargs = {**FAST, "random_state": 0, "checkpoint_dir": tmp_path}
+    SkipGANomalyDetector(**kwargs).fit(images)  # one epoch, checkpointed
+    resumed = SkipGANomalyDetector(**{**kwargs, "epochs": 3}).fit(images)
+    whole = SkipGANomalyDetector(**{**FAST, "epochs": 3}, random_state=0).fit(images)
+    assert _same_state(
+        _state(resumed.net_.first_discriminator_),
+        _state(whole.net_.first_discriminator_),
+    )
+    assert_array_equal(resumed.decision_scores_, whole.decision_scores_)
+
+
+@pytest.mark.parametrize("anomaly_score", ALL_SCORES)
+def test_save_load_keeps_every_score(anomaly_score, images, tmp_path):
+    det = SkipGANomalyDetector(**FAST, anomaly_score=anomaly_score, random_state=0)
+    det.fit(images)
+    det.save(tmp_path / "model.pt")
+    loaded = SkipGANomalyDetector.load(tmp_path / "model.pt")
+    assert loaded.anomaly_score == anomaly_score
+    assert_array_equal(loaded.decision_function(images), det.decision_function(images))
+
+
+def test_calibrated_threshold_survives_save_and_load(images, tmp_path):
+    det = SkipGANomalyDetector(**FAST, random_state=0).fit(images)
+    before = det.threshold_
+    det.calibrate_threshold(images[:30], fpr=0.3)
+    assert det.threshold_ != before
+    det.save(tmp_path / "model.pt")
+    loaded = SkipGANomalyDetector.load(tmp_path / "model.pt")
+    assert loaded.threshold_ == det.threshold_
+    assert_array_equal(loaded.labels_, det.labels_)
+    assert_array_equal(loaded.predict(images), det.predict(images))
+
+
+def test_version_1_files_load_with_the_official_score(images, tmp_path, monkeypatch):
+    det = SkipGANomalyDetector(**FAST, anomaly_score="official", random_state=0)
+    det.fit(images)
+    write = _persistence.write_model_file
+
+    def write_version_1(path, metadata, tensors):
+        # What a release before the neighbour scores wrote.
+        for key in ("anomaly_score", "n_neighbors", "feature_snapshot"):
+            del metadata["params"][key]
+        del metadata["fitted"]["threshold_"]
+        tensors = {
+            k: v for k, v in tensors.items() if not k.startswith("first_discriminator.")
+        }
+        monkeypatch.setattr(_persistence, "FORMAT_VERSION", 1)
+        write(path, metadata, tensors)
+
+    monkeypatch.setattr(_detector, "write_model_file", write_version_1)
+    det.save(tmp_path / "v1.pt")
+    monkeypatch.undo()
+    assert torch.load(tmp_path / "v1.pt", weights_only=True)["format_version"] == 1
+    loaded = SkipGANomalyDetector.load(tmp_path / "v1.pt")
+    assert loaded.anomaly_score == "official"
+    assert loaded.neighbours_ is None
+    assert_array_equal(loaded.decision_function(images), det.decision_function(images))
+    assert loaded.threshold_ == det.threshold_
+
+
+def test_neighbour_scores_work_on_tables(table):
+    det = SkipGANomalyDetector(**FAST, random_state=0).fit(table)
+    scores = det.decision_function(np.r_[table[:5], table[:5] + 20.0])
+    assert scores[5:].min() > scores[:5].max()
