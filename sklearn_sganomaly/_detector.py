@@ -761,7 +761,9 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         Unlike pickle or joblib files, which can execute arbitrary code while
         being loaded, this file holds only tensors and JSON, and :meth:`load`
         verifies its format version and a SHA-256 digest of its content.
-        Optimizer state is not saved: the file is for scoring.
+        Optimizer state is not saved: the file is for scoring. The file is
+        written beside ``path`` and moved onto it once complete, so an
+        interrupted save leaves an existing file at ``path`` intact.
 
         Examples
         --------

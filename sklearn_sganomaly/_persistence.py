@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 
 import torch
 
@@ -49,7 +50,25 @@ def write_model_file(
         "tensors": tensors,
         "sha256": _digest(metadata_json, tensors),
     }
-    torch.save(payload, path)
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(
+            f"Cannot save the model to {path!r}: the directory {folder!r} does not "
+            "exist."
+        )
+    # Written beside the target and moved onto it only once complete, so a
+    # crash or a full disk mid-write leaves the previous file intact.
+    fd, partial = tempfile.mkstemp(dir=folder, prefix=".partial-", suffix=".pt")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            torch.save(payload, file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(partial, path)
+    except BaseException:
+        os.unlink(partial)
+        raise
 
 
 def read_model_file(path: str | os.PathLike) -> tuple[dict, dict[str, torch.Tensor]]:

@@ -118,3 +118,31 @@ def test_cuda_model_loads_on_cpu(images, tmp_path):
     )
     joblib.dump(det, tmp_path / "model.joblib")
     assert joblib.load(tmp_path / "model.joblib").device_.type == "cuda"
+
+
+def test_interrupted_save_leaves_the_previous_file_intact(
+    fitted_table, table, tmp_path, monkeypatch
+):
+    path = tmp_path / "model.pt"
+    fitted_table.save(path)
+    before = path.read_bytes()
+
+    def crash(*args, **kwargs):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(torch, "save", crash)
+    with pytest.raises(OSError, match="No space left"):
+        fitted_table.save(path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model.pt"]  # no partial file
+    loaded = SkipGANomalyDetector.load(path)
+    np.testing.assert_array_equal(
+        loaded.decision_function(table), fitted_table.decision_function(table)
+    )
+
+
+def test_saving_into_a_missing_directory_names_it(fitted_table, tmp_path):
+    missing = tmp_path / "no-such-dir"
+    with pytest.raises(FileNotFoundError, match=r"no-such-dir.*does not exist"):
+        fitted_table.save(missing / "model.pt")
