@@ -474,7 +474,14 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
             rows = channels_last_rows(X, self.image_layout)
             if rows is not None:
                 return (*rows, True)
-        return (*flatten_images(X, self.image_layout), False)
+        X, image_shape = flatten_images(X, self.image_layout)
+        if getattr(X, "dtype", np.dtype(float)).kind in "mM":
+            # NumPy would cast them to their integer ticks without a word.
+            raise TypeError(
+                f"X has dtype {X.dtype}: dates and time spans are not numeric "
+                "features; convert them (e.g. to elapsed seconds) first."
+            )
+        return X, image_shape, False
 
     def _as_network_input(self, X, channels_last=False):
         return NetworkInput(
@@ -561,14 +568,23 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
             verbose=self.verbose,
         )
 
+    def _scoring_net(self):
+        """The fitted net, batching as ``batch_size`` says now.
+
+        ``batch_size`` has one owner, this estimator: after
+        ``set_params(batch_size=...)`` every scoring loop uses the new value.
+        """
+        self.net_.batch_size = self.batch_size
+        return self.net_
+
     def _features(self, data):
         first = self.feature_snapshot == "first"
-        return self.net_.discriminator_features(data, first=first)
+        return self._scoring_net().discriminator_features(data, first=first)
 
     def _score(self, data):
         """Scores of network input: an array, a tensor or a ``NetworkInput``."""
         if getattr(self, "neighbours_", None) is None:
-            scores = self.net_.predict(data).astype(np.float64)
+            scores = self._scoring_net().predict(data).astype(np.float64)
         else:
             scores = self.neighbours_.score(self._features(data))
         if not np.all(np.isfinite(scores)):
@@ -732,12 +748,13 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
                 f"on a table with {self.n_features_in_} features."
             )
         data = self._network_input(X)
-        generator = self.net_.module_
+        net = self._scoring_net()
+        generator = net.module_
         generator.eval()
         maps = []
         with torch.no_grad():
-            for start in range(0, len(data), self.batch_size):
-                x = data[start : start + self.batch_size].to(self.net_.device)
+            for batch in net.get_iterator(net.get_dataset(data), training=False):
+                x = net._input(batch)
                 error = (x - generator(x).float()).pow(2).mean(1, keepdim=True)
                 error = torch.nn.functional.interpolate(
                     error, size=self.image_shape_[1:], mode="bilinear"

@@ -62,7 +62,9 @@ def flatten_images(X, layout="auto"):
             f"Images must be at least {_MIN_IMAGE_SIDE}x{_MIN_IMAGE_SIDE} pixels, got "
             f"(C, H, W) = {shape}. Pass smaller inputs as a flattened 2-D table."
         )
-    return np.asarray(X).reshape(len(X), -1), shape
+    # Not reshape(n, -1): an empty batch must keep its row width, for
+    # validate_data to report the missing samples.
+    return np.asarray(X).reshape(len(X), int(np.prod(shape))), shape
 
 
 def channels_last_rows(X, layout="auto"):

@@ -178,3 +178,35 @@ def test_array_variants_give_identical_scores(fitted, tmp_path):
     for X in (GOOD.astype(np.float16), GOOD.astype(np.uint8), GOOD.tolist(),
               readonly, memmap, strided, fortran):  # fmt: skip
         np.testing.assert_array_equal(fitted.decision_function(X), expected)
+
+
+@pytest.mark.parametrize("fixture", ["fitted_images", "fitted_table"])
+def test_empty_batch_is_refused_by_name(fixture, request):
+    det = request.getfixturevalue(fixture)
+    shape = (0, 1, 8, 8) if det.image_shape_ else (0, det.n_features_in_)
+    with pytest.raises(ValueError, match="0 sample"):
+        det.decision_function(np.empty(shape))
+
+
+@pytest.mark.parametrize("fixture", ["fitted_images", "fitted_table"])
+@pytest.mark.parametrize("dtype", ["datetime64[s]", "timedelta64[ms]"])
+def test_dates_and_time_spans_are_refused(fixture, dtype, request):
+    det = request.getfixturevalue(fixture)
+    shape = (3, 1, 8, 8) if det.image_shape_ else (3, det.n_features_in_)
+    with pytest.raises(TypeError, match=r"dtype (datetime|timedelta)64"):
+        det.decision_function(np.zeros(shape, dtype=dtype))
+    with pytest.raises(TypeError, match="not numeric"):
+        type(det)(epochs=1).fit(np.zeros(shape, dtype=dtype))
+
+
+def test_batch_size_set_after_fit_batches_every_scoring_loop(images):
+    det = SkipGANomalyDetector(**FAST, random_state=0).fit(images)
+    before = det.decision_function(images)
+    det.set_params(batch_size=7)
+    sizes = []
+    for module in (det.net_.module_, det.net_.first_discriminator_):
+        module.register_forward_hook(lambda m, i, out: sizes.append(len(i[0])))
+    scores = det.decision_function(images[:20])
+    det.anomaly_map(images[:20])
+    assert set(sizes) == {7, 6}
+    np.testing.assert_array_equal(scores, before[:20])
