@@ -3,7 +3,7 @@
 Tables that need no download: scikit-learn's bundled breast cancer (benign rows
 normal, malignant rows subsampled to 10 % as the anomalies), wine (classes 1 and 2
 normal, 10 rows of class 0 as the anomalies), digits as 64 features (digit 0
-subsampled to 10 % as the anomalies), and PyOD's ``generate_data`` (10 features)
+subsampled to 5 % as the anomalies), and PyOD's ``generate_data`` (10 features)
 and ``generate_data_clusters`` (4 clusters, 10 features), 10 % contamination.
 
 Protocol, as PyOD's benchmarks: a stratified 60/40 split per seed, the features
@@ -66,7 +66,7 @@ def load_table(name, seed):
         return _subsample_anomalies(X, anomalous, 10 / (np.sum(~anomalous) + 10), seed)
     if name == "digits-64":
         X, y = load_digits(return_X_y=True)
-        return _subsample_anomalies(X, y == 0, 0.1, seed)
+        return _subsample_anomalies(X, y == 0, 0.05, seed)
     from pyod.utils.data import generate_data, generate_data_clusters
 
     if name == "pyod-synthetic":
