@@ -948,6 +948,37 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
             X = np.asarray(X)
         return super().predict_proba(X, method, return_confidence)
 
+    def predict(self, X, return_confidence=False):
+        """Label each sample: 1 for an outlier, 0 for an inlier (PyOD's convention).
+
+        Parameters
+        ----------
+        X : array-like
+            As for ``decision_function``.
+        return_confidence : bool, default=False
+            Also return PyOD's confidence of each label.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            ``decision_function(X) > threshold_`` as integers.
+        confidence : ndarray of shape (n_samples,)
+            Only with ``return_confidence=True``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_sganomaly import SkipGANomalyDetector
+        >>> X = np.random.RandomState(0).normal(size=(100, 3))
+        >>> det = SkipGANomalyDetector(epochs=2, width=8, random_state=0).fit(X)
+        >>> det.predict([[0.0, 0.0, 0.0], [6.0, 6.0, 6.0]])
+        array([0, 1])
+        """
+        # PyOD reads X.shape for the confidence; lists have none.
+        if not hasattr(X, "shape"):
+            X = np.asarray(X)
+        return super().predict(X, return_confidence)
+
     def fit_predict(self, X, y=None):
         """Fit, then return the training data's labels, ``labels_``.
 

@@ -101,3 +101,16 @@ def test_every_public_name_is_checked():
     assert "sklearn_sganomaly.SkipGANomalyDetector.fit" in OBJECTS
     assert "sklearn_sganomaly.SkipGANomalyDetector.load" in OBJECTS
     assert len(OBJECTS) >= 1 + 5 + len(datasets.__all__)
+
+
+def test_every_public_method_of_the_estimator_has_a_runnable_example():
+    # The examples themselves run as doctests (--doctest-modules).
+    cls = sklearn_sganomaly.SkipGANomalyDetector
+    missing = [
+        name
+        for name, member in vars(cls).items()
+        if not name.startswith("_")
+        and (inspect.isfunction(member) or isinstance(member, classmethod))
+        and ">>> " not in (getattr(cls, name).__doc__ or "")
+    ]
+    assert missing == []
