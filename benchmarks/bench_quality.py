@@ -71,6 +71,7 @@ from sklearn.metrics import roc_auc_score
 from skorch.callbacks import Callback
 
 from sklearn_sganomaly import SkipGANomalyDetector
+from sklearn_sganomaly._scoring import score_terms
 from sklearn_sganomaly._validation import flatten_images, to_network_input
 from sklearn_sganomaly.datasets import (
     load_fashion_mnist,
@@ -357,9 +358,9 @@ def official_terms(net, X_net):
             x = torch.as_tensor(X_net[start : start + net.batch_size]).to(net.device)
             fake = net.module_(x)
             features = net.discriminator_(torch.cat([x, fake]))[1]
-            real_f, fake_f = features.chunk(2)
-            R.append((x - fake).pow(2).flatten(1).mean(1).double().cpu().numpy())
-            L.append((real_f - fake_f).pow(2).mean(1).double().cpu().numpy())
+            pixel, feature = score_terms(x, fake, *features.chunk(2))
+            R.append(pixel.double().cpu().numpy())
+            L.append(feature.double().cpu().numpy())
     for module, mode in zip(modules, modes, strict=True):
         module.train(mode)
     return np.concatenate(R), np.concatenate(L)
@@ -547,7 +548,7 @@ def run_one(dataset, data, anomaly_class, seed, budget, device, *, views, check=
     if check:
         check_isolation(det, X_tr, X_te, seed, budget, device)
         # The candidate computed like the default must score like it.
-        default = sg["candidates"]["knn5+lof5 D e1"]
+        default = sg["candidates"][DEFAULT_CANDIDATE]
         assert abs(default - sg["auroc"][SG_DEFAULT]) < 1e-9, (default, sg["auroc"])
     peers = run_peers(X_tr, X_te, y_te, seed, budget)
     auroc = sg.pop("auroc") | {k: v["auroc"] for k, v in peers.items()}

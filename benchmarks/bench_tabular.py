@@ -28,7 +28,7 @@ import warnings
 
 import numpy as np
 import torch
-from bench_quality import PEERS, make_peers
+from bench_quality import PEERS, default_params, make_peers
 from bench_speed import machine_info
 from sklearn.datasets import load_breast_cancer, load_digits, load_wine
 from sklearn.metrics import roc_auc_score
@@ -127,9 +127,7 @@ def run_one(name, seed, *, smoke=False):
         },
         "auroc": auroc,
         "fit_score_s": seconds,
-        "default_params": {
-            k: v for k, v in det.get_params().items() if k != "callbacks"
-        },
+        "default_params": default_params(det),
     }
 
 

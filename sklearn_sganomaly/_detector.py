@@ -78,6 +78,15 @@ def _forked_rng(device, seed):
         yield
 
 
+def _finite(scores):
+    if not np.all(np.isfinite(scores)):
+        raise FloatingPointError(
+            f"{np.sum(~np.isfinite(scores))} of {len(scores)} anomaly scores are "
+            "not finite; the networks' weights hold NaN or inf values."
+        )
+    return scores
+
+
 def _saved_modules(net):
     """The net's modules a model file holds, under their key prefixes."""
     return (
@@ -432,12 +441,17 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         self.history_ = net.history
         self.device_ = device
         self._classes = 2  # PyOD's predict_proba needs it; y is never used
-        self.neighbours_ = None
-        if self.anomaly_score != "official":
-            neighbours = FeatureNeighbours(self.anomaly_score, self.n_neighbors)
-            self.neighbours_ = neighbours.fit(self._features(data))
         # In-sample, as PyOD's detectors: equal to decision_function(X).
-        self.decision_scores_ = self._score(data)
+        self.neighbours_ = None
+        if self.anomaly_score == "official":
+            self.decision_scores_ = self._score(data)
+        else:
+            # The training features are the reference set and the training
+            # scores' input alike: one pass of the discriminator gives both.
+            features = self._features(data)
+            neighbours = FeatureNeighbours(self.anomaly_score, self.n_neighbors)
+            self.neighbours_ = neighbours.fit(features)
+            self.decision_scores_ = _finite(self.neighbours_.score(features))
         self._process_decision_scores()
         return self
 
@@ -584,15 +598,8 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
     def _score(self, data):
         """Scores of network input: an array, a tensor or a ``NetworkInput``."""
         if getattr(self, "neighbours_", None) is None:
-            scores = self._scoring_net().predict(data).astype(np.float64)
-        else:
-            scores = self.neighbours_.score(self._features(data))
-        if not np.all(np.isfinite(scores)):
-            raise FloatingPointError(
-                f"{np.sum(~np.isfinite(scores))} of {len(scores)} anomaly scores are "
-                "not finite; the networks' weights hold NaN or inf values."
-            )
-        return scores
+            return _finite(self._scoring_net().predict(data).astype(np.float64))
+        return _finite(self.neighbours_.score(self._features(data)))
 
     def _check_image_shape(self, image_shape, n_features):
         if self.image_shape is None:

@@ -12,7 +12,7 @@ of their own neighbourhood. Nothing here touches torch.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.neighbors import LocalOutlierFactor, NearestNeighbors
+from sklearn.neighbors import LocalOutlierFactor
 
 __all__ = ["NEIGHBOUR_SCORES", "FeatureNeighbours"]
 
@@ -50,17 +50,17 @@ class FeatureNeighbours:
         k = max(1, min(self.n_neighbors, len(features) - 1))
         self.reference_features_ = features
         self.n_neighbors_ = k
-        # A tree computes each distance on its own; brute force expands
-        # |x - y|^2 into matrix products whose rounding depends on how many
-        # queries come together, and a sample's score must not.
-        self.knn_ = NearestNeighbors(n_neighbors=k, algorithm=_TREE).fit(features)
+        # One index serves both scores: LOF's own kneighbors gives the kNN
+        # distances. A tree computes each distance on its own; brute force
+        # expands |x - y|^2 into matrix products whose rounding depends on how
+        # many queries come together, and a sample's score must not.
         self.lof_ = LocalOutlierFactor(
             n_neighbors=k, novelty=True, algorithm=_TREE
         ).fit(features)
         # Leave-one-out: kneighbors() without X and LOF's negative_outlier_factor_
         # leave each reference out of its own neighbourhood, as for a new query.
         loo = {
-            "knn": self._log_mean(self.knn_.kneighbors()[0]),
+            "knn": self._log_mean(self.lof_.kneighbors()[0]),
             "lof": np.log(-self.lof_.negative_outlier_factor_),
         }
         self.moments_ = {
@@ -74,7 +74,7 @@ class FeatureNeighbours:
 
     def _raw(self, name, features):
         if name == "knn":
-            return self._log_mean(self.knn_.kneighbors(features)[0])
+            return self._log_mean(self.lof_.kneighbors(features)[0])
         return np.log(-self.lof_.score_samples(features))
 
     def score(self, features):

@@ -12,7 +12,23 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["anomaly_score"]
+__all__ = ["anomaly_score", "score_terms"]
+
+
+def score_terms(
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    features_real: torch.Tensor,
+    features_fake: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two terms of the score, per sample, in float32: ``(R, L)``.
+
+    R is the mean squared pixel error (squared, as the official score, although
+    training uses L1) and L the mean squared feature error.
+    """
+    reconstruction = (real.float() - fake.float()).pow(2).flatten(1).mean(1)
+    latent = (features_real.float() - features_fake.float()).pow(2).mean(1)
+    return reconstruction, latent
 
 
 def anomaly_score(
@@ -37,10 +53,8 @@ def anomaly_score(
     Returns
     -------
     Tensor of shape (batch,)
-        Float32 scores; higher means more anomalous. R is the mean squared pixel
-        error (squared, as the official score, although training uses L1) and
-        L the mean squared feature error.
+        Float32 scores; higher means more anomalous. R and L are
+        :func:`score_terms`.
     """
-    reconstruction = (real.float() - fake.float()).pow(2).flatten(1).mean(1)
-    latent = (features_real.float() - features_fake.float()).pow(2).mean(1)
+    reconstruction, latent = score_terms(real, fake, features_real, features_fake)
     return weight * reconstruction + (1.0 - weight) * latent
