@@ -72,6 +72,7 @@ from skorch.callbacks import Callback
 
 from sklearn_sganomaly import SkipGANomalyDetector
 from sklearn_sganomaly._scoring import score_terms
+from sklearn_sganomaly._training import SNAPSHOT_EPOCHS
 from sklearn_sganomaly._validation import flatten_images, to_network_input
 from sklearn_sganomaly.datasets import (
     load_fashion_mnist,
@@ -106,11 +107,8 @@ PEERS = ("IForest", "LOF", "KNN", "PCA", "AutoEncoder", "DeepSVDD", "ECOD")
 # JSON and the mean table, where it separates the effect of BatchNorm from that
 # of picking the best epoch.
 COMPARED = (SG_DEFAULT, SG_CLEAN, SG_OFFICIAL, *PEERS)
-# Epochs after which the candidate scores' views are taken (the budget's last
-# epoch is always added).
-SNAPSHOT_EPOCHS = (1, 2, 4, 8)
 # The candidate that computes what the default estimator computes.
-DEFAULT_CANDIDATE = "knn5+lof5 D e1"
+DEFAULT_CANDIDATE = "snapshot mean knn5+lof5 D"
 
 FULL_BUDGET = {
     "n_train": 1000,
@@ -124,7 +122,7 @@ SMOKE_BUDGET = {
     "n_train": 200,
     "n_test": 150,
     "width": 4,
-    "epochs": 1,
+    "epochs": 3,  # two snapshots before the last: the ensemble is checked
     "batch_size": 64,
     "peer_epochs": 1,
 }
@@ -341,7 +339,7 @@ class SnapshotViews(Callback):
             return
         views = {}
         for part, X in (("ref", self.X_ref), ("test", self.X_test)):
-            views[f"{part}_D"] = net.discriminator_features(X, first=False)
+            views[f"{part}_D"] = net.discriminator_features(X)
             views[f"{part}_R"], views[f"{part}_L"] = official_terms(net, X)
         np.savez(pathlib.Path(self.folder) / f"e{epoch}.npz", **views)
 

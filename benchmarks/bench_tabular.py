@@ -99,9 +99,9 @@ def run_one(name, seed, *, smoke=False):
     official = det.net_.predict(network_input).astype(np.float64)
     auroc[SG_OFFICIAL] = float(roc_auc_score(y_te, official))
     # The same neighbour score on the trained discriminator's features.
-    reference = det.net_.discriminator_features(det._network_input(X_tr), first=False)
+    reference = det.net_.discriminator_features(det._network_input(X_tr))
     last = FeatureNeighbours("knn+lof", det.n_neighbors).fit(reference)
-    features = det.net_.discriminator_features(network_input, first=False)
+    features = det.net_.discriminator_features(network_input)
     auroc["Skip-GANomaly, knn+lof on the last epoch"] = float(
         roc_auc_score(y_te, last.score(features))
     )

@@ -27,10 +27,11 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._distributed import DataParallelSkipGANomalyNet, data_parallel, is_main_process
 from ._losses import SkipGANomalyLoss
-from ._neighbors import NEIGHBOUR_SCORES, FeatureNeighbours
+from ._neighbors import NEIGHBOUR_SCORES, SnapshotNeighbours
 from ._networks import Discriminator, UNetGenerator
 from ._persistence import read_model_file, write_model_file
 from ._training import (
+    SNAPSHOT_EPOCHS,
     STEP_ORDERS,
     SkipGANomalyNet,
     checkpoint,
@@ -87,12 +88,25 @@ def _finite(scores):
     return scores
 
 
+def _upgrade_tensor_names(model_file):
+    """Name the tensors of a version 2 file as version 3 does."""
+    metadata, tensors = model_file
+    renamed = {}
+    for key, value in tensors.items():
+        if key.startswith("first_discriminator."):
+            key = key.replace("first_discriminator.", "snapshot_discriminators.1.", 1)
+        elif key == "reference_features":
+            key = "reference_features.0"
+        renamed[key] = value
+    return metadata, renamed
+
+
 def _saved_modules(net):
     """The net's modules a model file holds, under their key prefixes."""
     return (
         ("generator.", net.module_),
         ("discriminator.", net.discriminator_),
-        ("first_discriminator.", net.first_discriminator_),
+        ("snapshot_discriminators.", net.snapshot_discriminators_),
     )
 
 
@@ -130,15 +144,19 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         those of the training data: "knn" is the log mean distance to its
         ``n_neighbors`` nearest training samples, "lof" its log local outlier
         factor (``sklearn.neighbors.LocalOutlierFactor``), and "knn+lof" the sum
-        of both, each standardised on the training data. "official" is the
+        of both, each standardised on the training data; ``feature_snapshot``
+        says which discriminators give the features. "official" is the
         paper's score, ``score_weight`` times the reconstruction error plus
         ``1 - score_weight`` times the feature error.
     n_neighbors : int, default=5
         Neighbours of the neighbour scores (at most the number of training
         samples minus one).
-    feature_snapshot : {"first", "last"}, default="first"
-        Discriminator whose features the neighbour scores use: the one after the
-        first epoch, or the fully trained one.
+    feature_snapshot : {"all", "first", "last"}, default="all"
+        Discriminators whose features the neighbour scores use. "all": the ones
+        kept after epochs 1, 2, 4 and 8 (those before the last) and the fully
+        trained one, each giving a neighbour score standardised on the training
+        data, averaged. "first": the one after the first epoch. "last": the
+        fully trained one.
     score_weight : float, default=0.9
         Weight of the reconstruction error in the "official" anomaly score; the
         feature error gets ``1 - score_weight``.
@@ -204,8 +222,9 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
     labels_ : ndarray of shape (n_samples,)
         Training labels, 1 for outliers and 0 for inliers.
     neighbours_ : object or None
-        The neighbour score fitted on the training data's discriminator
-        features (its ``reference_features_``); None for the "official" score.
+        The neighbour scores fitted on the training data's discriminator
+        features, one set per snapshot (its ``reference_features_``); None for
+        the "official" score.
     n_features_in_ : int
         Number of features of the (flattened) input.
     image_shape_ : tuple of int (C, H, W) or None
@@ -275,7 +294,7 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         "latent_weight": [Interval(Real, 0, None, closed="left")],
         "anomaly_score": [StrOptions({"official", *NEIGHBOUR_SCORES})],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
-        "feature_snapshot": [StrOptions({"first", "last"})],
+        "feature_snapshot": [StrOptions({"all", "first", "last"})],
         "score_weight": [Interval(Real, 0, 1, closed="both")],
         "width": [Interval(Integral, 1, None, closed="left")],
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
@@ -305,7 +324,7 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         latent_weight=1.0,
         anomaly_score="knn+lof",
         n_neighbors=5,
-        feature_snapshot="first",
+        feature_snapshot="all",
         score_weight=0.9,
         width=64,
         latent_dim=100,
@@ -449,7 +468,7 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
             # The training features are the reference set and the training
             # scores' input alike: one pass of the discriminator gives both.
             features = self._features(data)
-            neighbours = FeatureNeighbours(self.anomaly_score, self.n_neighbors)
+            neighbours = SnapshotNeighbours(self.anomaly_score, self.n_neighbors)
             self.neighbours_ = neighbours.fit(features)
             self.decision_scores_ = _finite(self.neighbours_.score(features))
         self._process_decision_scores()
@@ -591,9 +610,21 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         self.net_.batch_size = self.batch_size
         return self.net_
 
+    def _snapshot_epochs(self):
+        """Epochs of the discriminators the neighbour scores use; None = last."""
+        if self.feature_snapshot == "first":
+            return [SNAPSHOT_EPOCHS[0]]
+        if self.feature_snapshot == "last":
+            return [None]
+        return [*self.net_.snapshot_epochs(), None]
+
     def _features(self, data):
-        first = self.feature_snapshot == "first"
-        return self._scoring_net().discriminator_features(data, first=first)
+        """Discriminator features of network input, one array per snapshot."""
+        net = self._scoring_net()
+        return [
+            net.discriminator_features(data, epoch=epoch)
+            for epoch in self._snapshot_epochs()
+        ]
 
     def _score(self, data):
         """Scores of network input: an array, a tensor or a ``NetworkInput``."""
@@ -827,8 +858,8 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         }
         tensors = {"decision_scores_": torch.from_numpy(self.decision_scores_)}
         if self.neighbours_ is not None:
-            reference = self.neighbours_.reference_features_
-            tensors["reference_features"] = torch.from_numpy(reference)
+            for i, reference in enumerate(self.neighbours_.reference_features_):
+                tensors[f"reference_features.{i}"] = torch.from_numpy(reference)
         for prefix, module in _saved_modules(self.net_):
             tensors |= {prefix + k: v for k, v in module.state_dict().items()}
         write_model_file(path, metadata, tensors)
@@ -866,7 +897,7 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         >>> SkipGANomalyDetector.load(path, device="cpu").anomaly_score
         'knn+lof'
         """
-        metadata, tensors = read_model_file(path)
+        metadata, tensors = _upgrade_tensor_names(read_model_file(path))
         fitted = metadata["fitted"]
         # Files of format version 1 predate the anomaly_score parameter.
         detector = cls(**({"anomaly_score": "official"} | metadata["params"]))
@@ -880,8 +911,10 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
             state = {
                 k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)
             }
-            if not state and prefix == "first_discriminator.":
-                continue  # version 1 files; their "official" score does not use it
+            if prefix == "snapshot_discriminators.":
+                # Older files keep fewer snapshots (version 2 the first epoch's,
+                # version 1 none); their feature_snapshot never uses the others.
+                state = module.state_dict() | state
             try:
                 module.load_state_dict(state)
             except RuntimeError as exc:
@@ -902,9 +935,15 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         detector.data_range_ = np.asarray(fitted["data_range_"], dtype=np.float64)
         detector._classes = 2
         detector.neighbours_ = None
-        if "reference_features" in tensors:
-            neighbours = FeatureNeighbours(detector.anomaly_score, detector.n_neighbors)
-            detector.neighbours_ = neighbours.fit(tensors["reference_features"].numpy())
+        references = [
+            tensors[f"reference_features.{i}"].numpy()
+            for i in range(sum(k.startswith("reference_features.") for k in tensors))
+        ]
+        if references:
+            neighbours = SnapshotNeighbours(
+                detector.anomaly_score, detector.n_neighbors
+            )
+            detector.neighbours_ = neighbours.fit(references)
         detector.decision_scores_ = tensors["decision_scores_"].numpy()
         detector._process_decision_scores()
         if "threshold_" in fitted:

@@ -6,7 +6,8 @@ The training images' discriminator features are the reference set. A query is
 scored by how far it lies from them (kNN: log of the mean distance to its k
 nearest references), by how much sparser its neighbourhood is than theirs (LOF),
 or by both, each standardised with the scores the references get when left out
-of their own neighbourhood. Nothing here touches torch.
+of their own neighbourhood. Several discriminator snapshots give one feature
+space each; their standardised scores are averaged. Nothing here touches torch.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.neighbors import LocalOutlierFactor
 
-__all__ = ["NEIGHBOUR_SCORES", "FeatureNeighbours"]
+__all__ = ["NEIGHBOUR_SCORES", "FeatureNeighbours", "SnapshotNeighbours"]
 
 NEIGHBOUR_SCORES = ("knn", "lof", "knn+lof")
 
@@ -77,12 +78,68 @@ class FeatureNeighbours:
             return self._log_mean(self.lof_.kneighbors(features)[0])
         return np.log(-self.lof_.score_samples(features))
 
+    def _standardised(self, name, features):
+        mean, std = self.moments_[name]
+        return (self._raw(name, features) - mean) / std
+
     def score(self, features):
         """Anomaly score of each row of ``features``; higher = more abnormal."""
         features = np.asarray(features, dtype=np.float64)
         if self.method != "knn+lof":
             return self._raw(self.method, features)
+        return self.standardised_score(features)
+
+    def standardised_score(self, features):
+        """The score on the scale of the references' leave-one-out scores."""
+        features = np.asarray(features, dtype=np.float64)
+        if self.method != "knn+lof":
+            return self._standardised(self.method, features)
         total = np.zeros(len(features))
-        for name, (mean, std) in self.moments_.items():
-            total += (self._raw(name, features) - mean) / std
+        for name in self.moments_:
+            total += self._standardised(name, features)
         return total
+
+
+class SnapshotNeighbours:
+    """``FeatureNeighbours`` in the feature spaces of several snapshots.
+
+    With one snapshot the score is that snapshot's; with several, the mean of
+    their standardised scores, so that no snapshot weighs by its scale.
+
+    Parameters
+    ----------
+    method, n_neighbors
+        As for ``FeatureNeighbours``.
+    """
+
+    def __init__(self, method, n_neighbors):
+        self.method = method
+        self.n_neighbors = n_neighbors
+
+    def fit(self, features):
+        """``features``: one (n_references, n_dims) array per snapshot."""
+        self.snapshots_ = [
+            FeatureNeighbours(self.method, self.n_neighbors).fit(f) for f in features
+        ]
+        return self
+
+    @property
+    def reference_features_(self):
+        return [s.reference_features_ for s in self.snapshots_]
+
+    def score(self, features):
+        """Anomaly score of each query; ``features`` as for ``fit``."""
+        if len(features) != len(self.snapshots_):
+            raise ValueError(
+                f"Expected features of {len(self.snapshots_)} snapshots, "
+                f"got {len(features)}."
+            )
+        if len(self.snapshots_) == 1:
+            return self.snapshots_[0].score(features[0])
+        return np.mean(
+            [
+                s.standardised_score(f)
+                for s, f in zip(self.snapshots_, features, strict=True)
+            ],
+            axis=0,
+        )

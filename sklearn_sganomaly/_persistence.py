@@ -21,9 +21,10 @@ import torch
 __all__ = ["FORMAT_VERSION", "read_model_file", "write_model_file"]
 
 FORMAT = "sklearn_sganomaly.SkipGANomalyDetector"
-FORMAT_VERSION = 2
-#: Version 1 files (no neighbour score, no stored threshold) still load.
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+#: Version 1 files (no neighbour score, no stored threshold) and version 2 files
+#: (one discriminator snapshot) still load.
+READABLE_VERSIONS = (1, 2, 3)
 
 
 def _digest(metadata_json: str, tensors: dict[str, torch.Tensor]) -> str:

@@ -35,8 +35,9 @@ from ._validation import NetworkInput
 
 __all__ = [
     "PRECISIONS",
+    "SNAPSHOT_EPOCHS",
     "STEP_ORDERS",
-    "KeepFirstDiscriminator",
+    "KeepSnapshotDiscriminators",
     "SkipGANomalyNet",
     "StopOnNonFiniteLoss",
     "holdout_split",
@@ -49,6 +50,9 @@ __all__ = [
 STEP_ORDERS = ("g_first", "d_first")
 
 PRECISIONS = ("auto", "fp32", "bf16")
+# Epochs after which the discriminator is kept for the snapshot ensemble of the
+# default anomaly score: early ones, spaced so that the ensemble spans training.
+SNAPSHOT_EPOCHS = (1, 2, 4, 8)
 
 _EPOCH_TERMS = (
     "loss_d", "loss_adv", "loss_con", "loss_lat",
@@ -246,16 +250,21 @@ class _RestoreBestModules(Callback):
                 module.load_state_dict(state)
 
 
-class KeepFirstDiscriminator(Callback):
-    """Copy the discriminator into ``net.first_discriminator_`` after epoch 1.
+class KeepSnapshotDiscriminators(Callback):
+    """Copy the discriminator into ``net.snapshot_discriminators_`` after the
+    epochs in ``SNAPSHOT_EPOCHS``.
 
-    Only the net's first epoch counts: further training (``warm_start``,
-    ``partial_fit``) keeps it, and early stopping never restores an earlier one.
+    The net's epoch count decides: further training (``warm_start``,
+    ``partial_fit``) keeps the snapshots taken, and early stopping never
+    restores earlier ones.
     """
 
     def on_epoch_end(self, net, **kwargs):
-        if len(net.history) == 1:
-            net.first_discriminator_.load_state_dict(net.discriminator_.state_dict())
+        key = str(len(net.history))
+        if key in net.snapshot_discriminators_:
+            net.snapshot_discriminators_[key].load_state_dict(
+                net.discriminator_.state_dict()
+            )
 
 
 def checkpoint(dirname):
@@ -265,7 +274,7 @@ def checkpoint(dirname):
         dirname=dirname,
         f_params="generator.pt",
         f_discriminator="discriminator.pt",
-        f_first_discriminator="first_discriminator.pt",
+        f_snapshot_discriminators="snapshot_discriminators.pt",
         f_optimizer="optimizer.pt",
         f_optimizer_d="optimizer_d.pt",
         f_criterion=None,
@@ -408,7 +417,7 @@ class SkipGANomalyNet(NeuralNet):
         callbacks = list(super()._default_callbacks)
         extra = [(k, PassthroughScoring(name=k, on_train=True)) for k in _EPOCH_TERMS]
         extra.append(("d_reinits", _CountReinits()))
-        extra.append(("first_discriminator", KeepFirstDiscriminator()))
+        extra.append(("snapshot_discriminators", KeepSnapshotDiscriminators()))
         return callbacks[:-1] + extra + callbacks[-1:]  # before print_log
 
     def initialize(self):
@@ -454,12 +463,18 @@ class SkipGANomalyNet(NeuralNet):
         super().initialize_module()
         params = self.get_params_for("discriminator")
         self.discriminator_ = self.initialized_instance(self.discriminator, params)
-        # The discriminator as it was after the first epoch, whose features the
-        # default anomaly score uses (``KeepFirstDiscriminator`` fills it in). A
-        # module of the net, so checkpoints save and restore it.
-        self.first_discriminator_ = copy.deepcopy(self.discriminator_)
-        self.first_discriminator_.requires_grad_(False)
+        # The discriminator as it was after a few early epochs, whose features
+        # the default anomaly score uses (``KeepSnapshotDiscriminators`` fills
+        # them in). A module of the net, so checkpoints save and restore it.
+        self.snapshot_discriminators_ = torch.nn.ModuleDict(
+            {str(e): copy.deepcopy(self.discriminator_) for e in SNAPSHOT_EPOCHS}
+        )
+        self.snapshot_discriminators_.requires_grad_(False)
         return self
+
+    def snapshot_epochs(self):
+        """Epochs whose discriminator is kept, before the last one trained."""
+        return [e for e in SNAPSHOT_EPOCHS if e < len(self.history)]
 
     def initialize_optimizer(self, *args, **kwargs):
         # Not super(): it would give G's optimizer the parameters of D as well.
@@ -587,16 +602,16 @@ class SkipGANomalyNet(NeuralNet):
             features_real, features_fake = features.chunk(2)
         return anomaly_score(x, fake, features_real, features_fake, self.score_weight)
 
-    def discriminator_features(self, X, *, first=True):
+    def discriminator_features(self, X, *, epoch=None):
         """Discriminator features of network input ``X``, shape (n, latent_dim).
 
         Parameters
         ----------
         X : array, tensor or ``NetworkInput``
             Network input, scored one batch at a time.
-        first : bool, default=True
-            Use the discriminator after the first epoch; False uses the
-            current one.
+        epoch : int or None, default=None
+            Use the discriminator kept after this epoch (one of
+            ``SNAPSHOT_EPOCHS``); None uses the current one.
 
         Returns
         -------
@@ -606,7 +621,10 @@ class SkipGANomalyNet(NeuralNet):
             bits, and neighbour rankings must not depend on the batch a sample
             is scored in.
         """
-        module = self.first_discriminator_ if first else self.discriminator_
+        if epoch is None:
+            module = self.discriminator_
+        else:
+            module = self.snapshot_discriminators_[str(epoch)]
         mps = torch.device(self.device).type == "mps"
         dtype = torch.float32 if mps else torch.float64
         module = copy.deepcopy(module).to(dtype).eval()

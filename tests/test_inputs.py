@@ -204,7 +204,7 @@ def test_batch_size_set_after_fit_batches_every_scoring_loop(images):
     before = det.decision_function(images)
     det.set_params(batch_size=7)
     sizes = []
-    for module in (det.net_.module_, det.net_.first_discriminator_):
+    for module in (det.net_.module_, det.net_.discriminator_):
         module.register_forward_hook(lambda m, i, out: sizes.append(len(i[0])))
     scores = det.decision_function(images[:20])
     det.anomaly_map(images[:20])

@@ -117,19 +117,26 @@ def _same_state(a, b):
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_first_discriminator_is_the_one_after_epoch_one(images):
+def _snapshot(det, epoch):
+    return _state(det.net_.snapshot_discriminators_[str(epoch)])
+
+
+def test_snapshots_are_the_discriminators_after_their_epochs(images):
     one = SkipGANomalyDetector(**FAST, random_state=0).fit(images)
+    two = SkipGANomalyDetector(**{**FAST, "epochs": 2}, random_state=0).fit(images)
     three = SkipGANomalyDetector(**{**FAST, "epochs": 3}, random_state=0).fit(images)
-    after_one = _state(one.net_.discriminator_)
-    assert _same_state(_state(three.net_.first_discriminator_), after_one)
-    assert not _same_state(_state(three.net_.discriminator_), after_one)
+    assert _same_state(_snapshot(three, 1), _state(one.net_.discriminator_))
+    assert _same_state(_snapshot(three, 2), _state(two.net_.discriminator_))
+    assert not _same_state(_state(three.net_.discriminator_), _snapshot(three, 2))
+    assert three.net_.snapshot_epochs() == [1, 2]
 
 
-def test_default_score_depends_on_the_first_epoch_only(images):
+def test_first_snapshot_score_depends_on_the_first_epoch_only(images):
     # The neighbour score uses the discriminator of epoch 1 and the reference
     # features of the training data, so more epochs leave it as it is.
-    one = SkipGANomalyDetector(**FAST, random_state=0).fit(images)
-    three = SkipGANomalyDetector(**{**FAST, "epochs": 3}, random_state=0).fit(images)
+    kwargs = {**FAST, "random_state": 0, "feature_snapshot": "first"}
+    one = SkipGANomalyDetector(**kwargs).fit(images)
+    three = SkipGANomalyDetector(**{**kwargs, "epochs": 3}).fit(images)
     assert_array_equal(one.decision_function(images), three.decision_function(images))
 
 
@@ -137,30 +144,59 @@ def test_last_snapshot_uses_the_trained_discriminator(images):
     kwargs = {**FAST, "epochs": 2, "random_state": 0}
     det = SkipGANomalyDetector(**kwargs, feature_snapshot="last").fit(images)
     data = det._network_input(images)
-    features = det.net_.discriminator_features(data, first=False)
+    features = det.net_.discriminator_features(data)
     expected = FeatureNeighbours("knn+lof", 5).fit(features).score(features)
     assert_array_equal(det.decision_scores_, expected)
-    first = SkipGANomalyDetector(**kwargs).fit(images)
+    first = SkipGANomalyDetector(**kwargs, feature_snapshot="first").fit(images)
     assert not np.array_equal(first.decision_scores_, det.decision_scores_)
 
 
-def test_warm_start_keeps_the_first_discriminator(images):
+@pytest.mark.parametrize("method", ["knn", "lof", "knn+lof"])
+def test_all_snapshots_average_the_standardised_scores(images, method):
+    kwargs = {**FAST, "epochs": 3, "random_state": 0, "anomaly_score": method}
+    det = SkipGANomalyDetector(**kwargs).fit(images)
+    data = det._network_input(images)
+    expected = np.mean(
+        [
+            FeatureNeighbours(method, 5).fit(f).standardised_score(f)
+            for f in (
+                det.net_.discriminator_features(data, epoch=1),
+                det.net_.discriminator_features(data, epoch=2),
+                det.net_.discriminator_features(data),
+            )
+        ],
+        axis=0,
+    )
+    assert_array_equal(det.decision_scores_, expected)
+
+
+def test_standardised_score_is_an_affine_map_of_the_score(images):
+    features = np.random.RandomState(0).normal(size=(40, 6))
+    for method in ("knn", "lof"):
+        neighbours = FeatureNeighbours(method, 5).fit(features[:30])
+        raw = neighbours.score(features[30:])
+        mean, std = neighbours.moments_[method]
+        assert_allclose(
+            neighbours.standardised_score(features[30:]), (raw - mean) / std
+        )
+
+
+def test_warm_start_keeps_the_snapshots(images):
     det = SkipGANomalyDetector(**FAST, random_state=0, warm_start=True).fit(images)
-    first = _state(det.net_.first_discriminator_)
+    first = _snapshot(det, 1)
     det.fit(images)
     assert len(det.history_) == 2
-    assert _same_state(_state(det.net_.first_discriminator_), first)
+    assert _same_state(_snapshot(det, 1), first)
+    assert det.net_.snapshot_epochs() == [1]
 
 
-def test_resumed_fit_restores_the_first_discriminator(images, tmp_path):
+def test_resumed_fit_restores_the_snapshots(images, tmp_path):
     kwargs = {**FAST, "random_state": 0, "checkpoint_dir": tmp_path}
-    SkipGANomalyDetector(**kwargs).fit(images)  # one epoch, checkpointed
+    SkipGANomalyDetector(**{**kwargs, "epochs": 2}).fit(images)  # checkpointed
     resumed = SkipGANomalyDetector(**{**kwargs, "epochs": 3}).fit(images)
     whole = SkipGANomalyDetector(**{**FAST, "epochs": 3}, random_state=0).fit(images)
-    assert _same_state(
-        _state(resumed.net_.first_discriminator_),
-        _state(whole.net_.first_discriminator_),
-    )
+    for epoch in (1, 2):
+        assert _same_state(_snapshot(resumed, epoch), _snapshot(whole, epoch))
     assert_array_equal(resumed.decision_scores_, whole.decision_scores_)
 
 
@@ -197,7 +233,9 @@ def test_version_1_files_load_with_the_official_score(images, tmp_path, monkeypa
             del metadata["params"][key]
         del metadata["fitted"]["threshold_"]
         tensors = {
-            k: v for k, v in tensors.items() if not k.startswith("first_discriminator.")
+            k: v
+            for k, v in tensors.items()
+            if not k.startswith(("snapshot_discriminators.", "reference_features"))
         }
         monkeypatch.setattr(_persistence, "FORMAT_VERSION", 1)
         write(path, metadata, tensors)
@@ -217,3 +255,30 @@ def test_neighbour_scores_work_on_tables(table):
     det = SkipGANomalyDetector(**FAST, random_state=0).fit(table)
     scores = det.decision_function(np.r_[table[:5], table[:5] + 20.0])
     assert scores[5:].min() > scores[:5].max()
+
+
+def test_version_2_files_load_with_their_one_snapshot(images, tmp_path, monkeypatch):
+    kwargs = {**FAST, "epochs": 2, "random_state": 0, "feature_snapshot": "first"}
+    det = SkipGANomalyDetector(**kwargs).fit(images)
+    write = _persistence.write_model_file
+
+    def write_version_2(path, metadata, tensors):
+        # What a release that kept only the first epoch's discriminator wrote.
+        old = {}
+        for key, value in tensors.items():
+            if key.startswith("snapshot_discriminators.1."):
+                old["first_discriminator." + key.split(".", 2)[2]] = value
+            elif key == "reference_features.0":
+                old["reference_features"] = value
+            elif not key.startswith("snapshot_discriminators."):
+                old[key] = value
+        monkeypatch.setattr(_persistence, "FORMAT_VERSION", 2)
+        write(path, metadata, old)
+
+    monkeypatch.setattr(_detector, "write_model_file", write_version_2)
+    det.save(tmp_path / "v2.pt")
+    monkeypatch.undo()
+    assert torch.load(tmp_path / "v2.pt", weights_only=True)["format_version"] == 2
+    loaded = SkipGANomalyDetector.load(tmp_path / "v2.pt")
+    assert loaded.feature_snapshot == "first"
+    assert_array_equal(loaded.decision_function(images), det.decision_function(images))
