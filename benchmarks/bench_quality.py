@@ -73,7 +73,11 @@ from skorch.callbacks import Callback
 from sklearn_sganomaly import SkipGANomalyDetector
 from sklearn_sganomaly._scoring import score_terms
 from sklearn_sganomaly._training import SNAPSHOT_EPOCHS
-from sklearn_sganomaly._validation import flatten_images, to_network_input
+from sklearn_sganomaly._validation import (
+    flatten_images,
+    intensity_unit,
+    to_network_input,
+)
 from sklearn_sganomaly.datasets import (
     load_fashion_mnist,
     load_mnist,
@@ -186,16 +190,21 @@ def network_input_as_fit(X_train, X_test):
 
     Mirrors ``SkipGANomalyDetector.fit`` for the uint8 and float64 images used
     here (it keeps those dtypes): one global min and range of the training
-    images, then ``to_network_input``. The benchmark asserts after each fit that
-    the detector learned the same min and range.
+    images in units of the dtype's range (uint8 / 255), then
+    ``to_network_input`` in the images' own units. The benchmark asserts after
+    each fit that the detector learned the same min and range.
     """
     train_2d, _ = flatten_images(X_train)
     test_2d, image_shape = flatten_images(X_test)
-    data_min = np.float64(train_2d.min())
-    data_range = np.float64(train_2d.max()) - data_min
+    unit = intensity_unit(train_2d.dtype)
+    data_min = np.float64(train_2d.min()) / unit
+    data_range = np.float64(train_2d.max()) / unit - data_min
     data_range = data_range if data_range > 0 else np.float64(1.0)
     X_net = to_network_input(
-        test_2d, image_shape=image_shape, data_min=data_min, data_range=data_range
+        test_2d,
+        image_shape=image_shape,
+        data_min=data_min * intensity_unit(test_2d.dtype),
+        data_range=data_range * intensity_unit(test_2d.dtype),
     )
     return X_net, data_min, data_range
 

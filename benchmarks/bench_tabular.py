@@ -98,13 +98,16 @@ def run_one(name, seed, *, smoke=False):
     network_input = det._network_input(X_te)
     official = det.net_.predict(network_input).astype(np.float64)
     auroc[SG_OFFICIAL] = float(roc_auc_score(y_te, official))
-    # The same neighbour score on the trained discriminator's features.
-    reference = det.net_.discriminator_features(det._network_input(X_tr))
-    last = FeatureNeighbours("knn+lof", det.n_neighbors).fit(reference)
-    features = det.net_.discriminator_features(network_input)
-    auroc["Skip-GANomaly, knn+lof on the last epoch"] = float(
-        roc_auc_score(y_te, last.score(features))
-    )
+    # The same neighbour score on one discriminator: the first epoch's, the last.
+    for label, epoch in (("first", 1), ("last", None)):
+        reference = det.net_.discriminator_features(
+            det._network_input(X_tr), epoch=epoch
+        )
+        one = FeatureNeighbours("knn+lof", det.n_neighbors).fit(reference)
+        features = det.net_.discriminator_features(network_input, epoch=epoch)
+        auroc[f"Skip-GANomaly, knn+lof on the {label} epoch"] = float(
+            roc_auc_score(y_te, one.score(features))
+        )
     seconds[SG_DEFAULT] = time.perf_counter() - start
     budget = {"peer_epochs": 1 if smoke else None}
     for peer, detector in make_peers(X_tr.shape[1], seed, budget).items():

@@ -43,6 +43,7 @@ from ._validation import (
     NetworkInput,
     channels_last_rows,
     flatten_images,
+    intensity_unit,
     network_shape,
     resolve_device,
 )
@@ -234,7 +235,9 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         power of two >= 32. Images are resized to it (bilinear); None for tables.
     data_min_, data_range_ : ndarray
         Scaling to [-1, 1] learned in ``fit``: scalars for images, one value per
-        feature for tables.
+        feature for tables. Integer images are measured in units of their
+        dtype's range (uint8 255 is 1.0), so the same picture in uint8 or float
+        in [0, 1] scores the same.
     device_ : torch.device
         Device the networks live on.
     history_ : skorch.History
@@ -487,13 +490,18 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         image_shape = self._check_image_shape(image_shape, n_features)
         # One affine map to [-1, 1] (the generator's Tanh range): global for
         # images, so pixel values keep their meaning, per feature for tables.
-        axis = 0 if image_shape is None else None
-        data_min = X.min(axis=axis).astype(np.float64)
-        data_range = X.max(axis=axis).astype(np.float64) - data_min
+        # Integer images are read in their dtype's range first (uint8 255 is
+        # full intensity), so that the same picture scores the same in any dtype.
+        axis, unit = (
+            (0, 1.0) if image_shape is None else (None, intensity_unit(X.dtype))
+        )
+        data_min = X.min(axis=axis).astype(np.float64) / unit
+        data_range = X.max(axis=axis).astype(np.float64) / unit - data_min
         self.image_shape_ = image_shape
         self.network_shape_ = network_shape(image_shape)
         self.data_min_ = data_min
         self.data_range_ = np.where(data_range > 0, data_range, 1.0)
+        self._dtype_ranges = True
         return self._as_network_input(X, channels_last)
 
     def _flatten(self, X):
@@ -517,12 +525,17 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         return X, image_shape, False
 
     def _as_network_input(self, X, channels_last=False):
+        # The learned scaling in X's own units: times 255 for uint8 images.
+        # Model files before version 3 learned it in the fit dtype's units.
+        unit = 1.0
+        if self.image_shape_ is not None and getattr(self, "_dtype_ranges", True):
+            unit = intensity_unit(X.dtype)
         return NetworkInput(
             X,
             channels_last=channels_last,
             image_shape=self.image_shape_,
-            data_min=self.data_min_,
-            data_range=self.data_range_,
+            data_min=self.data_min_ * unit,
+            data_range=self.data_range_ * unit,
         )
 
     def _holdout(self, data, seed):
@@ -844,6 +857,7 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
             "image_shape_": self.image_shape_,
             "data_min_": np.asarray(self.data_min_).tolist(),
             "data_range_": np.asarray(self.data_range_).tolist(),
+            "dtype_ranges": self._dtype_ranges,
             # Written by calibrate_threshold as well as fit, so stored, not
             # recomputed from contamination.
             "threshold_": float(self.threshold_),
@@ -933,6 +947,7 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         detector.network_shape_ = network_shape(image_shape)
         detector.data_min_ = np.asarray(fitted["data_min_"], dtype=np.float64)
         detector.data_range_ = np.asarray(fitted["data_range_"], dtype=np.float64)
+        detector._dtype_ranges = fitted.get("dtype_ranges", False)
         detector._classes = 2
         detector.neighbours_ = None
         references = [

@@ -10,6 +10,8 @@ networks see, used identically in ``fit`` and at scoring time.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -19,6 +21,7 @@ __all__ = [
     "NetworkInput",
     "channels_last_rows",
     "flatten_images",
+    "intensity_unit",
     "network_shape",
     "resolve_device",
     "to_network_input",
@@ -32,6 +35,22 @@ _MAX_CHANNELS_AUTO = 4
 # Scaled inputs are clipped to this band: far outside the training range the
 # score is already huge, and float32 must not overflow into inf or NaN.
 _INPUT_LIMIT = 1e3
+# Image values scaled beyond +-10 (4.5 training ranges past the training
+# interval) are not an anomaly but another scale: 0-255 where 0-1 was fitted
+# lands near 500.
+_FAR_OUTSIDE = 10.0
+
+
+def intensity_unit(dtype):
+    """The value that means full intensity in images of ``dtype``.
+
+    Integer images carry their range in their dtype, as scikit-image's
+    ``img_as_float`` and torchvision's ``ToTensor`` read them: uint8 255, uint16
+    65535; float images are read as they are (1.0). Dividing by it makes the same
+    picture the same numbers in any dtype.
+    """
+    dtype = np.dtype(dtype)
+    return float(np.iinfo(dtype).max) if dtype.kind in "iu" else 1.0
 
 
 def flatten_images(X, layout="auto"):
@@ -164,6 +183,7 @@ class NetworkInput:
         self.X = X
         self.channels_last = channels_last
         self.scaling = scaling
+        self._warned = False
 
     def __len__(self):
         return len(self.X)
@@ -176,7 +196,26 @@ class NetworkInput:
             n_channels, height, width = self.scaling["image_shape"]
             rows = rows.reshape(-1, height, width, n_channels).transpose(0, 3, 1, 2)
             rows = rows.reshape(len(rows), -1)
-        return torch.from_numpy(to_network_input(rows, **self.scaling))
+        network_input = to_network_input(rows, **self.scaling)
+        if self.scaling["image_shape"] is not None and not self._warned:
+            self._warn_if_far_outside(rows, network_input)
+        return torch.from_numpy(network_input)
+
+    def _warn_if_far_outside(self, rows, network_input):
+        if not network_input.size or np.abs(network_input).max() <= _FAR_OUTSIDE:
+            return
+        self._warned = True
+        low = float(self.scaling["data_min"])
+        high = low + float(self.scaling["data_range"])
+        warnings.warn(
+            f"X holds pixel values from {rows.min():g} to {rows.max():g}, far "
+            f"outside the range the detector was fitted on ({low:g} to {high:g} "
+            f"in X's dtype {rows.dtype}); its scores reflect the scale, not the "
+            "images. Scale X as the training images were (e.g. float images in "
+            "[0, 1] at fit and 0-255 now?).",
+            UserWarning,
+            stacklevel=2,
+        )
 
 
 def resolve_device(device):

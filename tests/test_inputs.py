@@ -1,5 +1,7 @@
 """Every reasonable input works; every unreasonable one fails clearly."""
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -7,7 +9,7 @@ import torch
 from conftest import FAST
 from sklearn.exceptions import NotFittedError
 
-from sklearn_sganomaly import SkipGANomalyDetector
+from sklearn_sganomaly import SkipGANomalyDetector, _detector, _persistence
 
 
 def _images(n=20, shape=(1, 8, 8), seed=0):
@@ -129,7 +131,8 @@ def test_constant_images_fit_and_score():
 
 def test_values_far_outside_the_training_range_score_finite_and_high(fitted):
     far = np.full((2, 1, 8, 8), 1e30)
-    scores = fitted.decision_function(far)
+    with pytest.warns(UserWarning, match="far outside"):
+        scores = fitted.decision_function(far)
     assert np.all(np.isfinite(scores))
     assert scores.min() > fitted.decision_scores_.max()
 
@@ -175,7 +178,8 @@ def test_array_variants_give_identical_scores(fitted, tmp_path):
     memmap[:] = GOOD
     strided = np.repeat(GOOD, 2, axis=0)[::2]
     fortran = np.asfortranarray(GOOD.reshape(20, -1))
-    for X in (GOOD.astype(np.float16), GOOD.astype(np.uint8), GOOD.tolist(),
+    # Integer dtypes are another scale (test_the_same_picture_scores_...).
+    for X in (GOOD.astype(np.float16), GOOD.tolist(),
               readonly, memmap, strided, fortran):  # fmt: skip
         np.testing.assert_array_equal(fitted.decision_function(X), expected)
 
@@ -210,3 +214,80 @@ def test_batch_size_set_after_fit_batches_every_scoring_loop(images):
     det.anomaly_map(images[:20])
     assert set(sizes) == {7, 6}
     np.testing.assert_array_equal(scores, before[:20])
+
+
+# Integer images carry their range in their dtype (uint8 255 is full intensity).
+
+
+@pytest.fixture(scope="module")
+def pictures():
+    """The same 40 pictures as floats in [0, 1], uint8 and uint16."""
+    levels = np.random.RandomState(0).randint(0, 256, size=(40, 1, 8, 8))
+    return {
+        "float": levels / 255.0,
+        "uint8": levels.astype(np.uint8),
+        "uint16": (levels * 257).astype(np.uint16),
+    }
+
+
+@pytest.mark.parametrize("fit_dtype", ["float", "uint8"])
+def test_the_same_picture_scores_the_same_in_any_dtype(pictures, fit_dtype):
+    det = SkipGANomalyDetector(**FAST, random_state=0, anomaly_score="official")
+    det.fit(pictures[fit_dtype])
+    expected = det.decision_function(pictures["float"])
+    for dtype in ("uint8", "uint16"):
+        scores = det.decision_function(pictures[dtype])
+        np.testing.assert_allclose(scores, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_uint8_training_images_learn_the_scaling_in_intensity_units(pictures):
+    det = SkipGANomalyDetector(**FAST, random_state=0).fit(pictures["uint8"])
+    levels = pictures["uint8"]
+    assert det.data_min_ == levels.min() / 255
+    assert det.data_range_ == (levels.max() - levels.min()) / 255
+
+
+def test_images_far_outside_the_fitted_range_warn(pictures):
+    det = SkipGANomalyDetector(**FAST, random_state=0).fit(pictures["float"])
+    with pytest.warns(UserWarning, match="far outside the range .* fitted on"):
+        det.decision_function(pictures["float"] * 255)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        det.decision_function(pictures["float"])
+        det.decision_function(pictures["uint8"])
+
+
+def test_tables_far_outside_the_fitted_range_do_not_warn(table):
+    # Outlying rows are what a detector is for; only images have a scale to
+    # mistake.
+    det = SkipGANomalyDetector(**FAST, random_state=0).fit(table)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        det.decision_function(table * 100)
+
+
+def test_older_files_keep_the_scaling_of_their_fit_dtype(
+    pictures, tmp_path, monkeypatch
+):
+    det = SkipGANomalyDetector(**FAST, random_state=0, anomaly_score="official")
+    det.fit(pictures["uint8"])
+    write = _persistence.write_model_file
+
+    def write_version_2(path, metadata, tensors):
+        # Before version 3, uint8 images were scaled in 0-255 units.
+        fitted = metadata["fitted"]
+        del fitted["dtype_ranges"]
+        fitted["data_min_"] = fitted["data_min_"] * 255
+        fitted["data_range_"] = fitted["data_range_"] * 255
+        monkeypatch.setattr(_persistence, "FORMAT_VERSION", 2)
+        write(path, metadata, tensors)
+
+    monkeypatch.setattr(_detector, "write_model_file", write_version_2)
+    det.save(tmp_path / "v2.pt")
+    monkeypatch.undo()
+    loaded = SkipGANomalyDetector.load(tmp_path / "v2.pt")
+    np.testing.assert_allclose(
+        loaded.decision_function(pictures["uint8"]),
+        det.decision_function(pictures["uint8"]),
+        rtol=1e-5,
+    )
