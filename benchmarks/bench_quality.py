@@ -71,13 +71,13 @@ from sklearn.metrics import roc_auc_score
 from skorch.callbacks import Callback
 
 from sklearn_sganomaly import SkipGANomalyDetector
-from sklearn_sganomaly._scoring import score_terms
-from sklearn_sganomaly._training import SNAPSHOT_EPOCHS
-from sklearn_sganomaly._validation import (
+from sklearn_sganomaly._inputs import (
     flatten_images,
     intensity_unit,
     to_network_input,
 )
+from sklearn_sganomaly._scoring import score_terms
+from sklearn_sganomaly._training import SNAPSHOT_EPOCHS
 from sklearn_sganomaly.datasets import (
     load_fashion_mnist,
     load_mnist,

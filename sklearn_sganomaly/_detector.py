@@ -23,9 +23,16 @@ from scipy import ndimage
 from sklearn.base import OutlierMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._distributed import DataParallelSkipGANomalyNet, data_parallel, is_main_process
+from ._inputs import (
+    InputScaling,
+    holdout,
+    learn_input,
+    network_shape,
+    scoring_input,
+)
 from ._losses import SkipGANomalyLoss
 from ._neighbors import NEIGHBOUR_SCORES, SnapshotNeighbours
 from ._networks import Discriminator, UNetGenerator
@@ -36,39 +43,12 @@ from ._training import (
     SkipGANomalyNet,
     checkpoint,
     holdout_split,
+    resolve_device,
     stopped_early,
     training_callbacks,
 )
-from ._validation import (
-    NetworkInput,
-    channels_last_rows,
-    flatten_images,
-    intensity_unit,
-    network_shape,
-    resolve_device,
-)
 
 __all__ = ["SkipGANomalyDetector"]
-
-# Numeric dtypes kept as given (a uint8 memmap stays uint8 and on disk); anything
-# else is converted to the first. Conversion to float32 happens batch by batch.
-_KEPT_DTYPES = (
-    np.float32, np.float64, np.float16,
-    np.uint8, np.uint16, np.uint32, np.uint64,
-    np.int8, np.int16, np.int32, np.int64,
-)  # fmt: skip
-
-
-def _check_float32_range(X):
-    """Reject values the float32 networks would see as infinity, as sklearn would."""
-    if X.dtype == np.float64 and X.size:
-        largest = max(X.max(), -X.min())
-        if largest > np.finfo(np.float32).max:
-            raise ValueError(
-                "Input X contains infinity or a value too large for "
-                f"dtype('float32'): largest magnitude {largest:.3g}."
-            )
-    return X
 
 
 @contextmanager
@@ -410,7 +390,11 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
 
     def _fit(self, X):
         warm = self.warm_start and hasattr(self, "net_")
-        data = self._network_input(X) if warm else self._learn_input(X)
+        if warm:
+            data = self._network_input(X)
+        else:
+            scaling, data = learn_input(self, X)
+            self._set_input_scaling(scaling)
         if not isinstance(X, np.memmap):
             # In-memory data is converted once and moved to the device once; a
             # memmap is read and converted one batch at a time, so it never
@@ -420,7 +404,7 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         seed = int(
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         )
-        train, valid = self._holdout(data, seed)
+        train, valid = holdout(data, self.validation_fraction, seed)
         shape = self.network_shape_ or (self.n_features_in_,)
         if warm:
             # A copy, so that a failed or interrupted fit leaves the old net intact.
@@ -476,89 +460,6 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
             self.decision_scores_ = _finite(self.neighbours_.score(features))
         self._process_decision_scores()
         return self
-
-    def _learn_input(self, X):
-        """Validate training data, learn its scaling, return a ``NetworkInput``."""
-        X, image_shape, channels_last = self._flatten(X)
-        X = _check_float32_range(validate_data(self, X, reset=True, dtype=_KEPT_DTYPES))
-        n_samples, n_features = X.shape
-        if n_samples < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs at least 2 samples to fit, got "
-                f"n_samples={n_samples} (1 sample)."
-            )
-        image_shape = self._check_image_shape(image_shape, n_features)
-        # One affine map to [-1, 1] (the generator's Tanh range): global for
-        # images, so pixel values keep their meaning, per feature for tables.
-        # Integer images are read in their dtype's range first (uint8 255 is
-        # full intensity), so that the same picture scores the same in any dtype.
-        axis, unit = (
-            (0, 1.0) if image_shape is None else (None, intensity_unit(X.dtype))
-        )
-        data_min = X.min(axis=axis).astype(np.float64) / unit
-        data_range = X.max(axis=axis).astype(np.float64) / unit - data_min
-        self.image_shape_ = image_shape
-        self.network_shape_ = network_shape(image_shape)
-        self.data_min_ = data_min
-        self.data_range_ = np.where(data_range > 0, data_range, 1.0)
-        self._dtype_ranges = True
-        return self._as_network_input(X, channels_last)
-
-    def _flatten(self, X):
-        """``flatten_images``, but a channels-last memmap keeps its row order.
-
-        Returns ``(X_2d, image_shape, channels_last)``. Moving the channel axis
-        of a memmap would read all of it into memory; its rows are reordered
-        one batch at a time instead.
-        """
-        if isinstance(X, np.memmap):
-            rows = channels_last_rows(X, self.image_layout)
-            if rows is not None:
-                return (*rows, True)
-        X, image_shape = flatten_images(X, self.image_layout)
-        if getattr(X, "dtype", np.dtype(float)).kind in "mM":
-            # NumPy would cast them to their integer ticks without a word.
-            raise TypeError(
-                f"X has dtype {X.dtype}: dates and time spans are not numeric "
-                "features; convert them (e.g. to elapsed seconds) first."
-            )
-        return X, image_shape, False
-
-    def _as_network_input(self, X, channels_last=False):
-        # The learned scaling in X's own units: times 255 for uint8 images.
-        # Model files before version 3 learned it in the fit dtype's units.
-        unit = 1.0
-        if self.image_shape_ is not None and getattr(self, "_dtype_ranges", True):
-            unit = intensity_unit(X.dtype)
-        return NetworkInput(
-            X,
-            channels_last=channels_last,
-            image_shape=self.image_shape_,
-            data_min=self.data_min_ * unit,
-            data_range=self.data_range_ * unit,
-        )
-
-    def _holdout(self, data, seed):
-        """Split off ``validation_fraction`` of the rows for early stopping."""
-        if self.validation_fraction is None:
-            return data, None
-        n_samples = len(data)
-        n_valid = int(np.ceil(self.validation_fraction * n_samples))
-        if n_samples - n_valid < 2:
-            raise ValueError(
-                f"validation_fraction={self.validation_fraction} leaves "
-                f"{n_samples - n_valid} of {n_samples} samples for training; at "
-                "least 2 are needed."
-            )
-        order = np.random.RandomState(seed).permutation(n_samples)
-        valid_rows, train_rows = np.sort(order[:n_valid]), np.sort(order[n_valid:])
-        if isinstance(data, NetworkInput):
-            # Only the raw rows of each part are copied, not float32 images.
-            return (
-                self._as_network_input(data.X[train_rows], data.channels_last),
-                self._as_network_input(data.X[valid_rows], data.channels_last),
-            )
-        return data[train_rows], data[valid_rows]
 
     def _resume_from_checkpoint(self, net):
         """Continue from the checkpoint in ``checkpoint_dir``, if there is one."""
@@ -645,24 +546,6 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
             return _finite(self._scoring_net().predict(data).astype(np.float64))
         return _finite(self.neighbours_.score(self._features(data)))
 
-    def _check_image_shape(self, image_shape, n_features):
-        if self.image_shape is None:
-            return image_shape
-        requested = tuple(self.image_shape)
-        if image_shape is not None:
-            if requested != image_shape:
-                raise ValueError(
-                    f"image_shape={requested} does not match the images in X, "
-                    f"which have shape {image_shape}."
-                )
-            return image_shape
-        if len(requested) != 3 or int(np.prod(requested)) != n_features:
-            raise ValueError(
-                f"image_shape={requested} must be (C, H, W) with C * H * W equal "
-                f"to the number of features of X, {n_features}."
-            )
-        return tuple(int(s) for s in requested)
-
     def decision_function(self, X):
         """Anomaly score of each sample; higher means more abnormal.
 
@@ -692,32 +575,25 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         return self._score(self._network_input(X))
 
     def _network_input(self, X):
-        """Validate ``X`` against the fitted input; errors name the fitted input.
-
-        Returns a ``NetworkInput``: rows are converted one batch at a time, so
-        scoring memory grows with ``batch_size``, not with ``X``.
-        """
+        """``NetworkInput`` of ``X``, validated against the fitted input."""
         check_is_fitted(self)
-        fitted = (
-            f"images of shape {self.image_shape_}"
-            if self.image_shape_ is not None
-            else f"a table with {self.n_features_in_} features"
+        return scoring_input(self, X, self._input_scaling())
+
+    def _input_scaling(self):
+        return InputScaling(
+            self.image_shape_,
+            self.data_min_,
+            self.data_range_,
+            # Model files before version 3 scale integer images in raw values.
+            getattr(self, "_dtype_ranges", True),
         )
-        try:
-            X, image_shape, channels_last = self._flatten(X)
-        except ValueError as exc:
-            raise ValueError(
-                f"{exc} {type(self).__name__} was fitted on {fitted}."
-            ) from exc
-        if image_shape is not None and image_shape != self.image_shape_:
-            raise ValueError(
-                f"X holds images of shape {image_shape}, but "
-                f"{type(self).__name__} was fitted on {fitted}."
-            )
-        X = _check_float32_range(
-            validate_data(self, X, reset=False, dtype=_KEPT_DTYPES)
-        )
-        return self._as_network_input(X, channels_last)
+
+    def _set_input_scaling(self, scaling):
+        self.image_shape_ = scaling.image_shape
+        self.network_shape_ = network_shape(scaling.image_shape)
+        self.data_min_ = scaling.data_min
+        self.data_range_ = scaling.data_range
+        self._dtype_ranges = scaling.dtype_ranges
 
     def calibrate_threshold(self, X_normal, *, fpr=0.05):
         """Set ``threshold_`` from a target false-positive rate on normal data.
@@ -943,11 +819,14 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         detector.n_features_in_ = fitted["n_features_in_"]
         if "feature_names_in_" in fitted:
             detector.feature_names_in_ = np.asarray(fitted["feature_names_in_"], object)
-        detector.image_shape_ = image_shape
-        detector.network_shape_ = network_shape(image_shape)
-        detector.data_min_ = np.asarray(fitted["data_min_"], dtype=np.float64)
-        detector.data_range_ = np.asarray(fitted["data_range_"], dtype=np.float64)
-        detector._dtype_ranges = fitted.get("dtype_ranges", False)
+        detector._set_input_scaling(
+            InputScaling(
+                image_shape,
+                np.asarray(fitted["data_min_"], dtype=np.float64),
+                np.asarray(fitted["data_range_"], dtype=np.float64),
+                fitted.get("dtype_ranges", False),
+            )
+        )
         detector._classes = 2
         detector.neighbours_ = None
         references = [

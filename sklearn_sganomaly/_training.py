@@ -29,9 +29,9 @@ from skorch.helper import predefined_split
 from skorch.utils import noop, to_tensor
 from torch import nn
 
+from ._inputs import NetworkInput
 from ._networks import init_dcgan_weights
 from ._scoring import anomaly_score
-from ._validation import NetworkInput
 
 __all__ = [
     "PRECISIONS",
@@ -41,6 +41,7 @@ __all__ = [
     "SkipGANomalyNet",
     "StopOnNonFiniteLoss",
     "holdout_split",
+    "resolve_device",
     "resolve_precision",
     "training_callbacks",
 ]
@@ -674,3 +675,45 @@ class StopOnNonFiniteLoss(Callback):
                 "learning_rate or the loss weights, or use precision='fp32' if "
                 "bf16 was used."
             )
+
+
+def resolve_device(device):
+    """Return the ``torch.device`` for ``device`` ("auto": CUDA, then MPS, then CPU).
+
+    Raises ``ValueError`` naming the value when the device is unknown or not
+    available, instead of letting torch fail later in ``fit``.
+    """
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a valid device; use 'auto', 'cpu', 'cuda', "
+            "'cuda:N' or 'mps'."
+        ) from exc
+    available = {
+        "cpu": True,
+        "cuda": torch.cuda.is_available(),
+        "mps": torch.backends.mps.is_available(),
+    }
+    if resolved.type not in available:
+        raise ValueError(
+            f"device={device!r} is not supported; use 'auto', 'cpu', 'cuda', "
+            "'cuda:N' or 'mps'."
+        )
+    if not available[resolved.type]:
+        raise ValueError(
+            f"device={device!r} was requested, but {resolved.type.upper()} is not "
+            "available in this torch installation; use device='auto' or 'cpu'."
+        )
+    if resolved.type == "cuda" and (resolved.index or 0) >= torch.cuda.device_count():
+        raise ValueError(
+            f"device={device!r} was requested, but only "
+            f"{torch.cuda.device_count()} CUDA device(s) are visible."
+        )
+    return resolved

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
 from sklearn_sganomaly import SkipGANomalyDetector
-from sklearn_sganomaly._validation import flatten_images, intensity_unit
+from sklearn_sganomaly._inputs import flatten_images, intensity_unit
 
 RTOL = 1e-6
 

@@ -15,6 +15,7 @@ from sklearn.utils import check_random_state
 from skorch.callbacks import Callback
 
 from sklearn_sganomaly import SkipGANomalyDetector
+from sklearn_sganomaly._inputs import learn_input
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -260,7 +261,7 @@ def test_memmap_is_read_in_place_in_either_channel_layout(tmp_path, shape):
     channels_first = mapped if shape[0] == 2 else mapped.transpose(0, 3, 1, 2)
     det = SkipGANomalyDetector(**FAST, random_state=0)
     in_memory = det.fit(np.asarray(channels_first))._network_input(channels_first)
-    for data in (det._learn_input(mapped), det.fit(mapped)._network_input(mapped)):
+    for data in (learn_input(det, mapped)[1], det.fit(mapped)._network_input(mapped)):
         assert np.shares_memory(data.X, mapped)
         assert_array_equal(data[3:11].numpy(), in_memory[3:11].numpy())
     # The part held out for early stopping keeps the row order too.

@@ -1,29 +1,36 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Copyright (c) 2026 the sklearn_sganomaly developers
-"""Turn user input into the network's float32 input, and resolve devices.
+"""Input preparation: from what a user passes to what the networks see.
 
-The estimator validates a 2-D view of every input with scikit-learn's
-``validate_data`` (so sklearn's error messages and ``n_features_in_`` apply) and
-then calls :func:`to_network_input`, the one path from validated data to what the
-networks see, used identically in ``fit`` and at scoring time.
+``fit`` makes one call, :func:`learn_input`, and scoring one, :func:`scoring_input`.
+Both validate a 2-D view of the input with scikit-learn's ``validate_data`` (so
+sklearn's error messages and ``n_features_in_`` apply), after the image layout
+and dtype policy here; ``learn_input`` learns the scaling (``InputScaling``) that
+:func:`to_network_input`, the one path from validated data to network input,
+then applies in the same way at fit and at scoring time.
 """
 
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from scipy import sparse
+from sklearn.utils.validation import validate_data
 
 __all__ = [
+    "InputScaling",
     "NetworkInput",
     "channels_last_rows",
     "flatten_images",
+    "holdout",
     "intensity_unit",
+    "learn_input",
     "network_shape",
-    "resolve_device",
+    "scoring_input",
     "to_network_input",
 ]
 
@@ -35,6 +42,13 @@ _MAX_CHANNELS_AUTO = 4
 # Scaled inputs are clipped to this band: far outside the training range the
 # score is already huge, and float32 must not overflow into inf or NaN.
 _INPUT_LIMIT = 1e3
+# Numeric dtypes kept as given (a uint8 memmap stays uint8 and on disk); anything
+# else is converted to the first. Conversion to float32 happens batch by batch.
+_KEPT_DTYPES = (
+    np.float32, np.float64, np.float16,
+    np.uint8, np.uint16, np.uint32, np.uint64,
+    np.int8, np.int16, np.int32, np.int64,
+)  # fmt: skip
 # Image values scaled beyond +-10 (4.5 training ranges past the training
 # interval) are not an anomaly but another scale: 0-255 where 0-1 was fitted
 # lands near 500.
@@ -188,6 +202,12 @@ class NetworkInput:
     def __len__(self):
         return len(self.X)
 
+    def subset(self, rows):
+        """The same conversion of ``X[rows]``."""
+        return NetworkInput(
+            self.X[rows], channels_last=self.channels_last, **self.scaling
+        )
+
     def __getitem__(self, index):
         if isinstance(index, torch.Tensor):
             index = index.cpu().numpy()
@@ -218,43 +238,162 @@ class NetworkInput:
         )
 
 
-def resolve_device(device):
-    """Return the ``torch.device`` for ``device`` ("auto": CUDA, then MPS, then CPU).
+@dataclass(frozen=True)
+class InputScaling:
+    """What ``fit`` learned about its input, applied alike at scoring time.
 
-    Raises ``ValueError`` naming the value when the device is unknown or not
-    available, instead of letting torch fail later in ``fit``.
+    ``data_min`` and ``data_range`` map the training data to [-1, 1]: scalars
+    for images, per feature for tables. With ``dtype_ranges``, integer images
+    are measured in units of their dtype's range (``intensity_unit``); model
+    files from before it was introduced scale them in raw values.
     """
-    if device == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
+
+    image_shape: tuple | None
+    data_min: np.ndarray
+    data_range: np.ndarray
+    dtype_ranges: bool = True
+
+    def apply(self, X, channels_last=False):
+        """``NetworkInput`` of validated rows ``X``, in ``X``'s own units."""
+        unit = 1.0
+        if self.image_shape is not None and self.dtype_ranges:
+            unit = intensity_unit(X.dtype)
+        return NetworkInput(
+            X,
+            channels_last=channels_last,
+            image_shape=self.image_shape,
+            data_min=self.data_min * unit,
+            data_range=self.data_range * unit,
+        )
+
+
+def learn_input(estimator, X):
+    """Validate training data for ``estimator`` and learn its scaling.
+
+    Reads the estimator's ``image_layout`` and ``image_shape`` parameters and
+    resets its ``n_features_in_`` (through ``validate_data``). Returns
+    ``(scaling, data)``: an ``InputScaling`` and the ``NetworkInput`` of ``X``.
+    """
+    X, image_shape, channels_last = _flatten(X, estimator.image_layout)
+    X = _check_float32_range(
+        validate_data(estimator, X, reset=True, dtype=_KEPT_DTYPES)
+    )
+    n_samples, n_features = X.shape
+    if n_samples < 2:
+        raise ValueError(
+            f"{type(estimator).__name__} needs at least 2 samples to fit, got "
+            f"n_samples={n_samples} (1 sample)."
+        )
+    image_shape = _image_shape(estimator.image_shape, image_shape, n_features)
+    # One affine map to [-1, 1] (the generator's Tanh range): global for images,
+    # so pixel values keep their meaning, per feature for tables. Integer images
+    # are read in their dtype's range first (uint8 255 is full intensity), so
+    # that the same picture scores the same in any dtype.
+    axis, unit = (0, 1.0) if image_shape is None else (None, intensity_unit(X.dtype))
+    data_min = X.min(axis=axis).astype(np.float64) / unit
+    data_range = X.max(axis=axis).astype(np.float64) / unit - data_min
+    scaling = InputScaling(
+        image_shape, data_min, np.where(data_range > 0, data_range, 1.0)
+    )
+    return scaling, scaling.apply(X, channels_last)
+
+
+def scoring_input(estimator, X, scaling):
+    """Validate ``X`` against the fitted input; errors name the fitted input.
+
+    Returns a ``NetworkInput``: rows are converted one batch at a time, so
+    scoring memory grows with the batch size, not with ``X``.
+    """
+    name = type(estimator).__name__
+    fitted = (
+        f"images of shape {scaling.image_shape}"
+        if scaling.image_shape is not None
+        else f"a table with {estimator.n_features_in_} features"
+    )
     try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
+        X, image_shape, channels_last = _flatten(X, estimator.image_layout)
+    except ValueError as exc:
+        raise ValueError(f"{exc} {name} was fitted on {fitted}.") from exc
+    if image_shape is not None and image_shape != scaling.image_shape:
         raise ValueError(
-            f"device={device!r} is not a valid device; use 'auto', 'cpu', 'cuda', "
-            "'cuda:N' or 'mps'."
-        ) from exc
-    available = {
-        "cpu": True,
-        "cuda": torch.cuda.is_available(),
-        "mps": torch.backends.mps.is_available(),
-    }
-    if resolved.type not in available:
-        raise ValueError(
-            f"device={device!r} is not supported; use 'auto', 'cpu', 'cuda', "
-            "'cuda:N' or 'mps'."
+            f"X holds images of shape {image_shape}, but {name} was fitted on {fitted}."
         )
-    if not available[resolved.type]:
+    X = _check_float32_range(
+        validate_data(estimator, X, reset=False, dtype=_KEPT_DTYPES)
+    )
+    return scaling.apply(X, channels_last)
+
+
+def holdout(data, fraction, seed):
+    """Split ``fraction`` of the rows off ``data`` for early stopping.
+
+    Returns ``(train, valid)``, ``valid`` None without a fraction. A
+    ``NetworkInput`` is split into two, copying only its raw rows.
+    """
+    if fraction is None:
+        return data, None
+    n_samples = len(data)
+    n_valid = int(np.ceil(fraction * n_samples))
+    if n_samples - n_valid < 2:
         raise ValueError(
-            f"device={device!r} was requested, but {resolved.type.upper()} is not "
-            "available in this torch installation; use device='auto' or 'cpu'."
+            f"validation_fraction={fraction} leaves {n_samples - n_valid} of "
+            f"{n_samples} samples for training; at least 2 are needed."
         )
-    if resolved.type == "cuda" and (resolved.index or 0) >= torch.cuda.device_count():
+    order = np.random.RandomState(seed).permutation(n_samples)
+    valid_rows, train_rows = np.sort(order[:n_valid]), np.sort(order[n_valid:])
+    if isinstance(data, NetworkInput):
+        return data.subset(train_rows), data.subset(valid_rows)
+    return data[train_rows], data[valid_rows]
+
+
+def _flatten(X, layout):
+    """``flatten_images``, but a channels-last memmap keeps its row order.
+
+    Returns ``(X_2d, image_shape, channels_last)``. Moving the channel axis of a
+    memmap would read all of it into memory; its rows are reordered one batch at
+    a time instead.
+    """
+    if isinstance(X, np.memmap):
+        rows = channels_last_rows(X, layout)
+        if rows is not None:
+            return (*rows, True)
+    X, image_shape = flatten_images(X, layout)
+    if getattr(X, "dtype", np.dtype(float)).kind in "mM":
+        # NumPy would cast them to their integer ticks without a word.
+        raise TypeError(
+            f"X has dtype {X.dtype}: dates and time spans are not numeric "
+            "features; convert them (e.g. to elapsed seconds) first."
+        )
+    return X, image_shape, False
+
+
+def _check_float32_range(X):
+    """Reject values the float32 networks would see as infinity, as sklearn would."""
+    if X.dtype == np.float64 and X.size:
+        largest = max(X.max(), -X.min())
+        if largest > np.finfo(np.float32).max:
+            raise ValueError(
+                "Input X contains infinity or a value too large for "
+                f"dtype('float32'): largest magnitude {largest:.3g}."
+            )
+    return X
+
+
+def _image_shape(requested, image_shape, n_features):
+    """The image shape of the input: found in ``X``, or the ``image_shape`` asked."""
+    if requested is None:
+        return image_shape
+    requested = tuple(requested)
+    if image_shape is not None:
+        if requested != image_shape:
+            raise ValueError(
+                f"image_shape={requested} does not match the images in X, "
+                f"which have shape {image_shape}."
+            )
+        return image_shape
+    if len(requested) != 3 or int(np.prod(requested)) != n_features:
         raise ValueError(
-            f"device={device!r} was requested, but only "
-            f"{torch.cuda.device_count()} CUDA device(s) are visible."
+            f"image_shape={requested} must be (C, H, W) with C * H * W equal "
+            f"to the number of features of X, {n_features}."
         )
-    return resolved
+    return tuple(int(s) for s in requested)
