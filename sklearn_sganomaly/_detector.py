@@ -443,23 +443,41 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
                 f"{target - epochs_done} epochs; the detector keeps its previous "
                 "state."
             )
-        self.net_ = net
-        self.history_ = net.history
-        self.device_ = device
-        self._classes = 2  # PyOD's predict_proba needs it; y is never used
+        self._set_model(net, device)
         # In-sample, as PyOD's detectors: equal to decision_function(X).
-        self.neighbours_ = None
         if self.anomaly_score == "official":
-            self.decision_scores_ = self._score(data)
+            self._set_scores(None, self._score(data))
         else:
             # The training features are the reference set and the training
             # scores' input alike: one pass of the discriminator gives both.
             features = self._features(data)
             neighbours = SnapshotNeighbours(self.anomaly_score, self.n_neighbors)
-            self.neighbours_ = neighbours.fit(features)
-            self.decision_scores_ = _finite(self.neighbours_.score(features))
-        self._process_decision_scores()
+            neighbours.fit(features)
+            self._set_scores(neighbours, _finite(neighbours.score(features)))
         return self
+
+    # The fitted state has one writer each: the input scaling, the trained
+    # model, the scores and the threshold. fit and load both go through them.
+
+    def _set_model(self, net, device):
+        self.net_ = net
+        self.history_ = net.history
+        self.device_ = device
+        self._classes = 2  # PyOD's predict_proba needs it; y is never used
+
+    def _set_scores(self, neighbours, decision_scores, threshold=None):
+        self.neighbours_ = neighbours
+        self.decision_scores_ = decision_scores
+        self._set_threshold(threshold)
+
+    def _set_threshold(self, threshold=None):
+        """Set ``threshold_`` and ``labels_``: PyOD's ``contamination`` quantile
+        of the training scores, or ``threshold``."""
+        if threshold is None:
+            self._process_decision_scores()
+            return
+        self.threshold_ = float(threshold)
+        self.labels_ = (self.decision_scores_ > self.threshold_).astype(int)
 
     def _resume_from_checkpoint(self, net):
         """Continue from the checkpoint in ``checkpoint_dir``, if there is one."""
@@ -632,8 +650,7 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         scores = self.decision_function(X_normal)
         # "higher" takes an observed score, so that strictly fewer than
         # fpr * n_samples scores lie above it.
-        self.threshold_ = float(np.quantile(scores, 1 - fpr, method="higher"))
-        self.labels_ = (self.decision_scores_ > self.threshold_).astype(int)
+        self._set_threshold(np.quantile(scores, 1 - fpr, method="higher"))
         return self
 
     def anomaly_map(self, X, *, sigma=0.0):
@@ -733,7 +750,7 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
             "image_shape_": self.image_shape_,
             "data_min_": np.asarray(self.data_min_).tolist(),
             "data_range_": np.asarray(self.data_range_).tolist(),
-            "dtype_ranges": self._dtype_ranges,
+            "dtype_ranges": self._input_scaling().dtype_ranges,
             # Written by calibrate_threshold as well as fit, so stored, not
             # recomputed from contamination.
             "threshold_": float(self.threshold_),
@@ -813,9 +830,7 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
                     f"its parameters describe: {exc}"
                 ) from exc
         net.history.extend(metadata["history"])
-        detector.net_ = net
-        detector.history_ = net.history
-        detector.device_ = resolved
+        detector._set_model(net, resolved)
         detector.n_features_in_ = fitted["n_features_in_"]
         if "feature_names_in_" in fitted:
             detector.feature_names_in_ = np.asarray(fitted["feature_names_in_"], object)
@@ -827,24 +842,20 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
                 fitted.get("dtype_ranges", False),
             )
         )
-        detector._classes = 2
-        detector.neighbours_ = None
         references = [
             tensors[f"reference_features.{i}"].numpy()
             for i in range(sum(k.startswith("reference_features.") for k in tensors))
         ]
+        neighbours = None
         if references:
             neighbours = SnapshotNeighbours(
                 detector.anomaly_score, detector.n_neighbors
             )
-            detector.neighbours_ = neighbours.fit(references)
-        detector.decision_scores_ = tensors["decision_scores_"].numpy()
-        detector._process_decision_scores()
-        if "threshold_" in fitted:
-            detector.threshold_ = fitted["threshold_"]
-            detector.labels_ = (detector.decision_scores_ > detector.threshold_).astype(
-                int
-            )
+            neighbours.fit(references)
+        # Version 1 files did not store the threshold: contamination's.
+        detector._set_scores(
+            neighbours, tensors["decision_scores_"].numpy(), fitted.get("threshold_")
+        )
         return detector
 
     def __setstate__(self, state):
