@@ -36,7 +36,13 @@ from ._inputs import (
 from ._losses import SkipGANomalyLoss
 from ._neighbors import NEIGHBOUR_SCORES, SnapshotNeighbours
 from ._networks import Discriminator, UNetGenerator
-from ._persistence import read_model_file, write_model_file
+from ._persistence import (
+    load_modules,
+    model_tensors,
+    read_model_file,
+    reference_features,
+    write_model_file,
+)
 from ._training import (
     SNAPSHOT_EPOCHS,
     STEP_ORDERS,
@@ -67,28 +73,6 @@ def _finite(scores):
             "not finite; the networks' weights hold NaN or inf values."
         )
     return scores
-
-
-def _upgrade_tensor_names(model_file):
-    """Name the tensors of a version 2 file as version 3 does."""
-    metadata, tensors = model_file
-    renamed = {}
-    for key, value in tensors.items():
-        if key.startswith("first_discriminator."):
-            key = key.replace("first_discriminator.", "snapshot_discriminators.1.", 1)
-        elif key == "reference_features":
-            key = "reference_features.0"
-        renamed[key] = value
-    return metadata, renamed
-
-
-def _saved_modules(net):
-    """The net's modules a model file holds, under their key prefixes."""
-    return (
-        ("generator.", net.module_),
-        ("discriminator.", net.discriminator_),
-        ("snapshot_discriminators.", net.snapshot_discriminators_),
-    )
 
 
 class SkipGANomalyDetector(OutlierMixin, BaseDetector):
@@ -763,12 +747,10 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
             "fitted": fitted,
             "history": json.loads(json.dumps(list(self.history_), default=float)),
         }
-        tensors = {"decision_scores_": torch.from_numpy(self.decision_scores_)}
-        if self.neighbours_ is not None:
-            for i, reference in enumerate(self.neighbours_.reference_features_):
-                tensors[f"reference_features.{i}"] = torch.from_numpy(reference)
-        for prefix, module in _saved_modules(self.net_):
-            tensors |= {prefix + k: v for k, v in module.state_dict().items()}
+        references = (
+            [] if self.neighbours_ is None else self.neighbours_.reference_features_
+        )
+        tensors = model_tensors(self.net_, references, self.decision_scores_)
         write_model_file(path, metadata, tensors)
 
     @classmethod
@@ -804,7 +786,7 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         >>> SkipGANomalyDetector.load(path, device="cpu").anomaly_score
         'knn+lof'
         """
-        metadata, tensors = _upgrade_tensor_names(read_model_file(path))
+        metadata, tensors = read_model_file(path)
         fitted = metadata["fitted"]
         # Files of format version 1 predate the anomaly_score parameter.
         detector = cls(**({"anomaly_score": "official"} | metadata["params"]))
@@ -814,21 +796,7 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         net = detector._build_net(shape, resolved, seed=0, drop_last=False)
         with _forked_rng(resolved, 0):
             net.initialize()
-        for prefix, module in _saved_modules(net):
-            state = {
-                k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)
-            }
-            if prefix == "snapshot_discriminators.":
-                # Older files keep fewer snapshots (version 2 the first epoch's,
-                # version 1 none); their feature_snapshot never uses the others.
-                state = module.state_dict() | state
-            try:
-                module.load_state_dict(state)
-            except RuntimeError as exc:
-                raise ValueError(
-                    f"The weights in {os.fspath(path)!r} do not match the networks "
-                    f"its parameters describe: {exc}"
-                ) from exc
+        load_modules(net, tensors, path)
         net.history.extend(metadata["history"])
         detector._set_model(net, resolved)
         detector.n_features_in_ = fitted["n_features_in_"]
@@ -842,10 +810,7 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
                 fitted.get("dtype_ranges", False),
             )
         )
-        references = [
-            tensors[f"reference_features.{i}"].numpy()
-            for i in range(sum(k.startswith("reference_features.") for k in tensors))
-        ]
+        references = reference_features(tensors)
         neighbours = None
         if references:
             neighbours = SnapshotNeighbours(

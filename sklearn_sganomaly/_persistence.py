@@ -18,7 +18,14 @@ import tempfile
 
 import torch
 
-__all__ = ["FORMAT_VERSION", "read_model_file", "write_model_file"]
+__all__ = [
+    "FORMAT_VERSION",
+    "load_modules",
+    "model_tensors",
+    "read_model_file",
+    "reference_features",
+    "write_model_file",
+]
 
 FORMAT = "sklearn_sganomaly.SkipGANomalyDetector"
 FORMAT_VERSION = 3
@@ -101,4 +108,64 @@ def read_model_file(path: str | os.PathLike) -> tuple[dict, dict[str, torch.Tens
             f"{os.fspath(path)!r} does not match its SHA-256 digest: the file was "
             "modified or corrupted."
         )
-    return json.loads(metadata_json), tensors
+    return json.loads(metadata_json), _upgrade_tensor_names(tensors)
+
+
+def _upgrade_tensor_names(tensors):
+    """Name the tensors of a version 2 file as version 3 does."""
+    renamed = {}
+    for key, value in tensors.items():
+        if key.startswith("first_discriminator."):
+            key = key.replace("first_discriminator.", "snapshot_discriminators.1.", 1)
+        elif key == "reference_features":
+            key = "reference_features.0"
+        renamed[key] = value
+    return renamed
+
+
+def _saved_modules(net):
+    """The net's modules a model file holds, under their key prefixes."""
+    return (
+        ("generator.", net.module_),
+        ("discriminator.", net.discriminator_),
+        ("snapshot_discriminators.", net.snapshot_discriminators_),
+    )
+
+
+def model_tensors(net, references, decision_scores):
+    """The tensors of a fitted detector's model file.
+
+    The net's modules, the neighbour scores' reference features (one array per
+    snapshot; none for the "official" score) and the training scores.
+    """
+    tensors = {"decision_scores_": torch.from_numpy(decision_scores)}
+    for i, reference in enumerate(references):
+        tensors[f"reference_features.{i}"] = torch.from_numpy(reference)
+    for prefix, module in _saved_modules(net):
+        tensors |= {prefix + k: v for k, v in module.state_dict().items()}
+    return tensors
+
+
+def reference_features(tensors):
+    """The reference features ``model_tensors`` stored, in snapshot order."""
+    n_snapshots = sum(k.startswith("reference_features.") for k in tensors)
+    return [tensors[f"reference_features.{i}"].numpy() for i in range(n_snapshots)]
+
+
+def load_modules(net, tensors, path):
+    """Load the weights of a model file into an initialised ``net``."""
+    for prefix, module in _saved_modules(net):
+        state = {
+            k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)
+        }
+        if prefix == "snapshot_discriminators.":
+            # Older files keep fewer snapshots (version 2 the first epoch's,
+            # version 1 none); their feature_snapshot never uses the others.
+            state = module.state_dict() | state
+        try:
+            module.load_state_dict(state)
+        except RuntimeError as exc:
+            raise ValueError(
+                f"The weights in {os.fspath(path)!r} do not match the networks "
+                f"its parameters describe: {exc}"
+            ) from exc
