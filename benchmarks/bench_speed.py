@@ -52,9 +52,7 @@ from torch import nn
 
 import sklearn_sganomaly
 from sklearn_sganomaly import SkipGANomalyDetector
-from sklearn_sganomaly._losses import SkipGANomalyLoss
-from sklearn_sganomaly._networks import Discriminator, UNetGenerator
-from sklearn_sganomaly._training import SkipGANomalyNet, _Batches
+from sklearn_sganomaly._training import SkipGANomalyNet, _Batches, make_net
 
 RESULTS = pathlib.Path(__file__).parent / "results"
 SEED = 0
@@ -205,22 +203,13 @@ class UnsharedNet(SkipGANomalyNet):
         return terms | self.discriminator_step(fake, real_out)
 
 
-def make_net(X, batch_size, device, precision, cls, width, **kw):
-    shape = tuple(X.shape[1:])
-    net = cls(
-        UNetGenerator,
-        module__shape=shape,
-        module__width=width,
-        discriminator=Discriminator,
-        discriminator__shape=shape,
-        discriminator__width=width,
-        criterion=SkipGANomalyLoss,
-        optimizer__betas=(0.5, 0.999),
-        optimizer_d__betas=(0.5, 0.999),
-        lr=2e-4,
+def variant_net(X, batch_size, device, precision, cls, width, **kw):
+    net = make_net(
+        tuple(X.shape[1:]),
+        width=width,
+        net_class=cls,
         batch_size=batch_size,
         precision=precision,
-        train_split=None,
         device=device,
         verbose=0,
         **kw,
@@ -382,7 +371,7 @@ def bench_speed(args, device):
         if name.startswith("fp32") and "fp32" not in args.precisions:
             continue
         torch.manual_seed(SEED)
-        net, step, infer = make_net(
+        net, step, infer = variant_net(
             X, args.batch_size, device, precision, cls, args.width, **kw
         )
         net.module_.eval(), net.discriminator_.eval()

@@ -33,9 +33,7 @@ from ._inputs import (
     network_shape,
     scoring_input,
 )
-from ._losses import SkipGANomalyLoss
 from ._neighbors import NEIGHBOUR_SCORES, SnapshotNeighbours
-from ._networks import Discriminator, UNetGenerator
 from ._persistence import (
     load_modules,
     model_tensors,
@@ -46,9 +44,9 @@ from ._persistence import (
 from ._training import (
     SNAPSHOT_EPOCHS,
     STEP_ORDERS,
-    SkipGANomalyNet,
     checkpoint,
     holdout_split,
+    make_net,
     resolve_device,
     stopped_early,
     training_callbacks,
@@ -482,35 +480,21 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
     def _build_net(self, shape, device, seed, *, drop_last):
         # In a process group of 2 or more (e.g. under torchrun), fit trains
         # data-parallel; the net is otherwise the plain one.
-        net_class = DataParallelSkipGANomalyNet if data_parallel() else SkipGANomalyNet
-        return net_class(
-            UNetGenerator,
-            module__shape=shape,
-            module__width=self.width,
-            discriminator=Discriminator,
-            discriminator__shape=shape,
-            discriminator__width=self.width,
-            discriminator__latent_dim=self.latent_dim,
-            criterion=SkipGANomalyLoss,
+        return make_net(
+            shape,
+            width=self.width,
+            latent_dim=self.latent_dim,
+            seed=seed,
+            net_class=DataParallelSkipGANomalyNet if data_parallel() else None,
             criterion__adversarial_weight=self.adversarial_weight,
             criterion__contextual_weight=self.contextual_weight,
             criterion__latent_weight=self.latent_weight,
-            optimizer__betas=(0.5, 0.999),
-            optimizer_d__betas=(0.5, 0.999),
             lr=self.learning_rate,
             max_epochs=self.epochs,
             batch_size=self.batch_size,
             step_order=self.step_order,
             precision=self.precision,
             score_weight=self.score_weight,
-            random_seed=seed,
-            train_split=None,
-            predict_nonlinearity=None,
-            iterator_train__shuffle=True,
-            iterator_train__generator=torch.Generator().manual_seed(seed),
-            # Without its own generator, every DataLoader pass draws a seed from
-            # (and so changes) the caller's global torch random state.
-            iterator_valid__generator=torch.Generator().manual_seed(seed),
             # BatchNorm cannot train on a trailing batch of one sample.
             iterator_train__drop_last=drop_last,
             device=device,

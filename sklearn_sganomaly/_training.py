@@ -30,7 +30,8 @@ from skorch.utils import noop, to_tensor
 from torch import nn
 
 from ._inputs import NetworkInput
-from ._networks import init_dcgan_weights
+from ._losses import SkipGANomalyLoss
+from ._networks import Discriminator, UNetGenerator, init_dcgan_weights
 from ._scoring import anomaly_score
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "SkipGANomalyNet",
     "StopOnNonFiniteLoss",
     "holdout_split",
+    "make_net",
     "resolve_device",
     "resolve_precision",
     "training_callbacks",
@@ -717,3 +719,40 @@ def resolve_device(device):
             f"{torch.cuda.device_count()} CUDA device(s) are visible."
         )
     return resolved
+
+
+def make_net(shape, *, width=64, latent_dim=100, seed=None, net_class=None, **params):
+    """A ``SkipGANomalyNet`` for inputs of ``shape``, as the paper trains it.
+
+    The U-Net generator and DCGAN discriminator of ``width`` (and the
+    discriminator's ``latent_dim`` features), the Skip-GANomaly loss, and Adam
+    with betas (0.5, 0.999) at lr 2e-4. With a ``seed``, training draws from
+    its own generators only (shuffling included), never the global ones.
+    ``params`` are net parameters that override these (``lr``, ``batch_size``,
+    ``criterion__latent_weight``, ...); ``net_class`` replaces the net class
+    (e.g. the data-parallel one).
+    """
+    defaults = {
+        "module__shape": shape,
+        "module__width": width,
+        "discriminator": Discriminator,
+        "discriminator__shape": shape,
+        "discriminator__width": width,
+        "discriminator__latent_dim": latent_dim,
+        "criterion": SkipGANomalyLoss,
+        "optimizer__betas": (0.5, 0.999),
+        "optimizer_d__betas": (0.5, 0.999),
+        "lr": 2e-4,
+        "train_split": None,
+        "predict_nonlinearity": None,
+    }
+    if seed is not None:
+        defaults |= {
+            "random_seed": seed,
+            "iterator_train__shuffle": True,
+            "iterator_train__generator": torch.Generator().manual_seed(seed),
+            # Without its own generator, every DataLoader pass draws a seed
+            # from (and so changes) the caller's global torch random state.
+            "iterator_valid__generator": torch.Generator().manual_seed(seed),
+        }
+    return (net_class or SkipGANomalyNet)(UNetGenerator, **(defaults | params))

@@ -6,9 +6,7 @@ import torch
 from hypothesis import settings
 
 from sklearn_sganomaly import SkipGANomalyDetector
-from sklearn_sganomaly._losses import SkipGANomalyLoss
-from sklearn_sganomaly._networks import Discriminator, UNetGenerator
-from sklearn_sganomaly._training import SkipGANomalyNet
+from sklearn_sganomaly._training import make_net
 
 # Torch calls have no fixed duration on a shared CPU, so no deadline; CI keeps the
 # example counts small so the suite stays fast.
@@ -20,27 +18,9 @@ FAST = {"epochs": 1, "width": 4, "latent_dim": 8, "batch_size": 16, "device": "c
 
 
 def tiny_net(shape, *, initialize=True, **kwargs):
-    """A net configured as ``SkipGANomalyDetector._fit`` builds it, but tiny."""
-    params = {
-        "module__shape": shape,
-        "module__width": 4,
-        "discriminator": Discriminator,
-        "discriminator__shape": shape,
-        "discriminator__width": 4,
-        "discriminator__latent_dim": 6,
-        "criterion": SkipGANomalyLoss,
-        "optimizer__betas": (0.5, 0.999),
-        "optimizer_d__betas": (0.5, 0.999),
-        "lr": 2e-4,
-        "max_epochs": 1,
-        "batch_size": 8,
-        "train_split": None,
-        "predict_nonlinearity": None,
-        "device": "cpu",
-        "verbose": 0,
-    }
-    params.update(kwargs)
-    net = SkipGANomalyNet(UNetGenerator, **params)
+    """A net built by the factory ``SkipGANomalyDetector`` uses, but tiny."""
+    params = {"max_epochs": 1, "batch_size": 8, "device": "cpu", "verbose": 0}
+    net = make_net(shape, width=4, latent_dim=6, **(params | kwargs))
     return net.initialize() if initialize else net
 
 
