@@ -228,7 +228,7 @@ def official_scores(net, X_net, training=True):
     with torch.no_grad():
         for start in range(0, len(X_net), net.batch_size):
             x = torch.from_numpy(X_net[start : start + net.batch_size])
-            scores.append(net.score(x.to(net.device)).float().cpu().numpy())
+            scores.append(net.official_scores(x.to(net.device)).float().cpu().numpy())
     return np.concatenate(scores).astype(np.float64)
 
 

@@ -587,12 +587,16 @@ class SkipGANomalyNet(NeuralNet):
         self.history.record_batch("d_reinit", int(reinit))
         return {"loss": torch.tensor(values["loss_g"]), "y_pred": fake.detach()}
 
-    def score(self, x):
-        """Per-sample anomaly scores of a batch ``x`` (float32, shape (batch,))."""
-        with self._autocast():
-            return self._score(x)
+    def official_scores(self, x):
+        """The paper's per-sample anomaly scores of a batch ``x``.
 
-    def _score(self, x):
+        Float32, shape (batch,). Not named ``score``: on a scikit-learn
+        estimator ``score(X, y)`` is a scalar metric.
+        """
+        with self._autocast():
+            return self._official_scores(x)
+
+    def _official_scores(self, x):
         fake = self.module_(x)
         if self.discriminator_.training:
             # Train-mode BatchNorm uses batch statistics: keep x and G(x) in
@@ -653,7 +657,7 @@ class SkipGANomalyNet(NeuralNet):
         x = self._input(batch)
         with torch.set_grad_enabled(training):
             self._set_training(training)
-            return self.score(x)
+            return self.official_scores(x)
 
 
 class StopOnNonFiniteLoss(Callback):

@@ -243,8 +243,10 @@ def test_scoring_batches_bound_memory(monkeypatch):
     torch.manual_seed(0)
     net = make_net(initialize=False, batch_size=4).fit(X[:8])
     sizes = []
-    score = net.score
-    monkeypatch.setattr(net, "score", lambda x: sizes.append(len(x)) or score(x))
+    score = net.official_scores
+    monkeypatch.setattr(
+        net, "official_scores", lambda x: sizes.append(len(x)) or score(x)
+    )
     scores = net.predict(X)
     assert sizes == [4, 4, 4, 4, 4, 1]
     assert scores.shape == (21,)
