@@ -5,7 +5,7 @@ import pytest
 import torch
 from hypothesis import settings
 
-from sklearn_sganomaly import SkipGANomalyDetector
+from sklearn_sganomaly import SkipGANomalyDetector, _detector, _persistence
 from sklearn_sganomaly._training import make_net
 
 # Torch calls have no fixed duration on a shared CPU, so no deadline; CI keeps the
@@ -22,6 +22,24 @@ def tiny_net(shape, *, initialize=True, **kwargs):
     params = {"max_epochs": 1, "batch_size": 8, "device": "cpu", "verbose": 0}
     net = make_net(shape, width=4, latent_dim=6, **(params | kwargs))
     return net.initialize() if initialize else net
+
+
+def save_as_version(det, path, version, rewrite, monkeypatch):
+    """Save ``det`` as a release writing model file format ``version`` did.
+
+    ``rewrite(metadata, tensors)`` returns what that release wrote instead.
+    """
+    write = _persistence.write_model_file
+
+    def write_older(path, metadata, tensors):
+        metadata, tensors = rewrite(metadata, tensors)
+        monkeypatch.setattr(_persistence, "FORMAT_VERSION", version)
+        write(path, metadata, tensors)
+
+    monkeypatch.setattr(_detector, "write_model_file", write_older)
+    det.save(path)
+    monkeypatch.undo()
+    assert torch.load(path, weights_only=True)["format_version"] == version
 
 
 def uniform_inputs(shape, n=8, seed=0):

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
-from conftest import FAST
+from conftest import FAST, save_as_version
 from sklearn.exceptions import NotFittedError
 
-from sklearn_sganomaly import SkipGANomalyDetector, _detector, _persistence
+from sklearn_sganomaly import SkipGANomalyDetector
 
 
 def _images(n=20, shape=(1, 8, 8), seed=0):
@@ -271,20 +271,16 @@ def test_older_files_keep_the_scaling_of_their_fit_dtype(
 ):
     det = SkipGANomalyDetector(**FAST, random_state=0, anomaly_score="official")
     det.fit(pictures["uint8"])
-    write = _persistence.write_model_file
 
-    def write_version_2(path, metadata, tensors):
+    def version_2(metadata, tensors):
         # Before version 3, uint8 images were scaled in 0-255 units.
         fitted = metadata["fitted"]
         del fitted["dtype_ranges"]
         fitted["data_min_"] = fitted["data_min_"] * 255
         fitted["data_range_"] = fitted["data_range_"] * 255
-        monkeypatch.setattr(_persistence, "FORMAT_VERSION", 2)
-        write(path, metadata, tensors)
+        return metadata, tensors
 
-    monkeypatch.setattr(_detector, "write_model_file", write_version_2)
-    det.save(tmp_path / "v2.pt")
-    monkeypatch.undo()
+    save_as_version(det, tmp_path / "v2.pt", 2, version_2, monkeypatch)
     loaded = SkipGANomalyDetector.load(tmp_path / "v2.pt")
     np.testing.assert_allclose(
         loaded.decision_function(pictures["uint8"]),

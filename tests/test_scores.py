@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 import torch
-from conftest import FAST
+from conftest import FAST, save_as_version
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.neighbors import LocalOutlierFactor
 
-from sklearn_sganomaly import SkipGANomalyDetector, _detector, _persistence
+from sklearn_sganomaly import SkipGANomalyDetector
 from sklearn_sganomaly._neighbors import NEIGHBOUR_SCORES, FeatureNeighbours
 
 ALL_SCORES = ("official", *NEIGHBOUR_SCORES)
@@ -225,9 +225,8 @@ def test_calibrated_threshold_survives_save_and_load(images, tmp_path):
 def test_version_1_files_load_with_the_official_score(images, tmp_path, monkeypatch):
     det = SkipGANomalyDetector(**FAST, anomaly_score="official", random_state=0)
     det.fit(images)
-    write = _persistence.write_model_file
 
-    def write_version_1(path, metadata, tensors):
+    def version_1(metadata, tensors):
         # What a release before the neighbour scores wrote.
         for key in ("anomaly_score", "n_neighbors", "feature_snapshot"):
             del metadata["params"][key]
@@ -237,13 +236,9 @@ def test_version_1_files_load_with_the_official_score(images, tmp_path, monkeypa
             for k, v in tensors.items()
             if not k.startswith(("snapshot_discriminators.", "reference_features"))
         }
-        monkeypatch.setattr(_persistence, "FORMAT_VERSION", 1)
-        write(path, metadata, tensors)
+        return metadata, tensors
 
-    monkeypatch.setattr(_detector, "write_model_file", write_version_1)
-    det.save(tmp_path / "v1.pt")
-    monkeypatch.undo()
-    assert torch.load(tmp_path / "v1.pt", weights_only=True)["format_version"] == 1
+    save_as_version(det, tmp_path / "v1.pt", 1, version_1, monkeypatch)
     loaded = SkipGANomalyDetector.load(tmp_path / "v1.pt")
     assert loaded.anomaly_score == "official"
     assert loaded.neighbours_ is None
@@ -260,9 +255,8 @@ def test_neighbour_scores_work_on_tables(table):
 def test_version_2_files_load_with_their_one_snapshot(images, tmp_path, monkeypatch):
     kwargs = {**FAST, "epochs": 2, "random_state": 0, "feature_snapshot": "first"}
     det = SkipGANomalyDetector(**kwargs).fit(images)
-    write = _persistence.write_model_file
 
-    def write_version_2(path, metadata, tensors):
+    def version_2(metadata, tensors):
         # What a release that kept only the first epoch's discriminator wrote.
         old = {}
         for key, value in tensors.items():
@@ -272,13 +266,9 @@ def test_version_2_files_load_with_their_one_snapshot(images, tmp_path, monkeypa
                 old["reference_features"] = value
             elif not key.startswith("snapshot_discriminators."):
                 old[key] = value
-        monkeypatch.setattr(_persistence, "FORMAT_VERSION", 2)
-        write(path, metadata, old)
+        return metadata, old
 
-    monkeypatch.setattr(_detector, "write_model_file", write_version_2)
-    det.save(tmp_path / "v2.pt")
-    monkeypatch.undo()
-    assert torch.load(tmp_path / "v2.pt", weights_only=True)["format_version"] == 2
+    save_as_version(det, tmp_path / "v2.pt", 2, version_2, monkeypatch)
     loaded = SkipGANomalyDetector.load(tmp_path / "v2.pt")
     assert loaded.feature_snapshot == "first"
     assert_array_equal(loaded.decision_function(images), det.decision_function(images))
