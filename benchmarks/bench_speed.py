@@ -506,6 +506,60 @@ def bench_fit(args, device):
     return out
 
 
+def bench_scoring(args, device):
+    """Scoring 10 batches of images: the reference inference (official code,
+    train-mode BatchNorm) against ``decision_function`` with each anomaly score,
+    interleaved repeats, medians and ratios. The detectors are fitted on the
+    same images for ``--scoring-epochs`` epochs (9: four snapshots and the
+    last), so the default scores against five discriminators."""
+    rng = np.random.RandomState(SEED)
+    n, bs = 10 * args.batch_size, args.batch_size
+    X = rng.uniform(0, 1, size=(n, 3, args.size, args.size)).astype(np.float32)
+    x_net = torch.from_numpy(X * 2 - 1)
+    torch.manual_seed(SEED)
+    ref = Reference(x_net, bs, device, args.width)
+
+    def reference():
+        for start in range(0, n, bs):
+            ref.infer(x_net[start : start + bs].to(device))
+
+    variants = {"reference inference (official code)": reference}
+    for label, params in (
+        ("official", {"anomaly_score": "official"}),
+        ("knn+lof, all snapshots (default)", {}),
+        ("knn+lof, first snapshot", {"feature_snapshot": "first"}),
+    ):
+        det = SkipGANomalyDetector(
+            epochs=args.scoring_epochs,
+            batch_size=bs,
+            precision="fp32",
+            width=args.width,
+            random_state=SEED,
+            device=device,
+            **params,
+        ).fit(X)
+        variants[f"decision_function, {label}"] = functools.partial(
+            det.decision_function, X
+        )
+    seconds = {name: [] for name in variants}
+    for _ in range(args.scoring_repeats):
+        for name, score in variants.items():
+            seconds[name] += _timed_block(score, 1, device)
+    reference_s = statistics.median(seconds["reference inference (official code)"])
+    out = {}
+    for name, times in seconds.items():
+        median = statistics.median(times)
+        out[name] = {
+            "n_images": n,
+            "seconds_median": median,
+            "img_per_s": n / median,
+            "ratio_to_reference": reference_s / median,
+            "repeats": len(times),
+        }
+        print(f"  {name}: {median:.2f} s, {reference_s / median:.2f}x", flush=True)
+    return out
+
+
 def bench_memory(args, device):
     """Peak RSS growth while scoring many images with a fitted detector."""
     rng = np.random.RandomState(SEED)
@@ -601,7 +655,7 @@ def main(argv=None):
         "--sections",
         nargs="+",
         default=["speed", "fit", "memory"],
-        choices=["speed", "fit", "memory", "quality"],
+        choices=["speed", "fit", "scoring", "memory", "quality"],
     )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=64)
@@ -622,6 +676,8 @@ def main(argv=None):
         "--fit-sizes", type=int, nargs="+", default=[1024, 2048, 4096, 8192]
     )
     parser.add_argument("--fit-epochs", type=int, default=1)
+    parser.add_argument("--scoring-epochs", type=int, default=9)
+    parser.add_argument("--scoring-repeats", type=int, default=7)
     parser.add_argument("--score-n", type=int, default=20000)
     parser.add_argument("--digits", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--quality-epochs", type=int, default=15)
@@ -640,6 +696,7 @@ def main(argv=None):
         args.threads = 1
         args.slow_steps, args.fit_sizes, args.score_n = 1, [32, 64], 512
         args.digits, args.quality_epochs = [0], 1
+        args.scoring_epochs, args.scoring_repeats = 3, 1
     args.slow_bf16 = not _native_bf16(args.device)
     torch.set_num_threads(args.threads)
     result = {
@@ -651,6 +708,7 @@ def main(argv=None):
     sections = {
         "speed": bench_speed,
         "fit": bench_fit,
+        "scoring": bench_scoring,
         "memory": bench_memory,
         "quality": bench_quality,
     }

@@ -73,8 +73,9 @@ print(f"best cross-validated ROC AUC: {grid.best_score_:.3f}")
 # Cross-validated ROC AUC per score and number of epochs
 # ------------------------------------------------------
 # With ~90 training images per fold and ``batch_size=16``, an epoch is about 5
-# optimizer steps. The default neighbour score reads the discriminator after the
-# first epoch, so further epochs change only the paper's ("official") score.
+# optimizer steps. The default neighbour score averages over the discriminators
+# kept after epochs 1, 2, 4 and the last, so further epochs add snapshots to it
+# as well as training the networks behind the paper's ("official") score.
 # ``grid.best_estimator_`` is the pipeline refitted on all normal images with
 # the best setting.
 results = grid.cv_results_
