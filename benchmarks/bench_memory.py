@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 import torch
-from bench_speed import RSSPeak, machine_info
+from _common import RSSPeak, machine_info
 
 from sklearn_sganomaly import SkipGANomalyDetector
 

@@ -65,7 +65,7 @@ import warnings
 
 import numpy as np
 import torch
-from bench_speed import machine_info
+from _common import PEERS, default_params, machine_info, make_peers
 from sklearn.datasets import load_digits
 from sklearn.metrics import roc_auc_score
 from skorch.callbacks import Callback
@@ -106,7 +106,6 @@ SG_DEFAULT = "Skip-GANomaly default"
 SG_CLEAN = "Skip-GANomaly clean"
 SG_OFFICIAL = "Skip-GANomaly official"
 SG_OFFICIAL_LAST = "Skip-GANomaly official, last epoch"
-PEERS = ("IForest", "LOF", "KNN", "PCA", "AutoEncoder", "DeepSVDD", "ECOD")
 # Columns of the tables and the plot; the official last-epoch AUC stays in the
 # JSON and the mean table, where it separates the effect of BatchNorm from that
 # of picking the best epoch.
@@ -318,14 +317,6 @@ def make_skipganomaly(seed, budget, device, callbacks=None):
     return SkipGANomalyDetector(**params)
 
 
-def default_params(det):
-    """``get_params()`` of the estimator of the default row, callbacks left out."""
-    params = det.get_params()
-    params.pop("callbacks")
-    return {k: v if isinstance(v, (int, float, str, bool, type(None))) else str(v)
-            for k, v in params.items()}  # fmt: skip
-
-
 class SnapshotViews(Callback):
     """Store what the candidate scores need after the snapshot epochs.
 
@@ -481,42 +472,6 @@ def run_skipganomaly(X_tr, X_te, y_te, seed, budget, device, *, views, verbose=F
         "score_s": score_s,
         "d_reinits": int(np.sum(det.history_[:, "d_reinits"])),
     }, det
-
-
-def make_peers(n_features, seed, budget):
-    from pyod.models.auto_encoder import AutoEncoder
-    from pyod.models.deep_svdd import DeepSVDD
-    from pyod.models.ecod import ECOD
-    from pyod.models.iforest import IForest
-    from pyod.models.knn import KNN
-    from pyod.models.lof import LOF
-    from pyod.models.pca import PCA
-
-    epochs = {}
-    if budget["peer_epochs"] is not None:
-        epochs = {"AutoEncoder": {"epoch_num": budget["peer_epochs"]}}
-        epochs["DeepSVDD"] = {"epochs": budget["peer_epochs"]}
-    return {
-        "IForest": IForest(random_state=seed),
-        "LOF": LOF(),
-        "KNN": KNN(),
-        # "full": on rank-deficient data (digits) scikit-learn >= 1.5 picks the
-        # covariance_eigh solver, whose zero eigenvalues PyOD's PCA divides by.
-        "PCA": PCA(random_state=seed, svd_solver="full"),
-        "ECOD": ECOD(),
-        "AutoEncoder": AutoEncoder(
-            random_state=seed,
-            device="cpu",
-            verbose=0,
-            **epochs.get("AutoEncoder", {}),
-        ),
-        "DeepSVDD": DeepSVDD(
-            n_features=n_features,
-            random_state=seed,
-            verbose=0,
-            **epochs.get("DeepSVDD", {}),
-        ),
-    }
 
 
 def run_peers(X_tr, X_te, y_te, seed, budget):

@@ -31,26 +31,19 @@ import argparse
 import datetime
 import functools
 import json
-import os
 import pathlib
-import platform
 import statistics
-import subprocess
-import threading
 import time
 
 import numpy as np
-import pyod
-import sklearn
-import skorch
 import torch
 import torch.nn.functional as F
+from _common import RSSPeak, machine_info
 from sklearn.datasets import load_digits
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 from torch import nn
 
-import sklearn_sganomaly
 from sklearn_sganomaly import SkipGANomalyDetector
 from sklearn_sganomaly._training import SkipGANomalyNet, _Batches, make_net
 
@@ -248,48 +241,6 @@ def _sync(device):
         torch.cuda.synchronize()
 
 
-class RSSPeak:
-    """Sample this process's resident set size in a thread; report the peak."""
-
-    def __init__(self, interval=0.002):
-        self.interval = interval
-        self.peak = self.peak_anon = 0
-        self._stop = threading.Event()
-
-    @staticmethod
-    def rss():
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-    @staticmethod
-    def rss_anon():
-        """Resident memory not backed by files: what a memmap's pages are not."""
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("RssAnon:"):
-                    return int(line.split()[1]) * 1024
-        return 0
-
-    def _run(self):
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.rss())
-            self.peak_anon = max(self.peak_anon, self.rss_anon())
-            time.sleep(self.interval)
-
-    def __enter__(self):
-        self.start = self.peak = self.rss()
-        self.start_anon = self.peak_anon = self.rss_anon()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self.rss())
-        self.peak_anon = max(self.peak_anon, self.rss_anon())
-
-
 def _timed_block(fn, n, device):
     times = []
     for _ in range(n):
@@ -299,48 +250,6 @@ def _timed_block(fn, n, device):
         _sync(device)
         times.append(time.perf_counter() - start)
     return times
-
-
-def machine_info():
-    info = {
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        "torch": torch.__version__,
-        "numpy": np.__version__,
-        "sklearn": sklearn.__version__,
-        "skorch": skorch.__version__,
-        "pyod": pyod.__version__,
-        "sklearn_sganomaly": sklearn_sganomaly.__version__,
-        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-    }
-    try:
-        text = pathlib.Path("/proc/cpuinfo").read_text()
-        models = [
-            ln.split(":", 1)[1].strip()
-            for ln in text.splitlines()
-            if ln.startswith("model name")
-        ]
-        info["cpu_model"] = models[0] if models else platform.processor()
-        flags = set(text.split())
-        info["cpu_bf16_flags"] = sorted(flags & {"avx512_bf16", "amx_bf16", "avx512f"})
-    except OSError:
-        info["cpu_model"] = platform.processor()
-    if torch.cuda.is_available():
-        info["gpu"] = torch.cuda.get_device_name()
-    try:
-        info["git_commit"] = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=pathlib.Path(__file__).parent,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    return info
 
 
 # ---------------------------------------------------------------------------

@@ -28,8 +28,7 @@ import warnings
 
 import numpy as np
 import torch
-from bench_quality import PEERS, default_params, make_peers
-from bench_speed import machine_info
+from _common import PEERS, default_params, machine_info, make_peers
 from sklearn.datasets import load_breast_cancer, load_digits, load_wine
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split

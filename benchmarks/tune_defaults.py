@@ -36,8 +36,8 @@ import time
 
 import numpy as np
 import torch
+from _common import machine_info
 from bench_quality import DEFAULT_DATA, FULL_BUDGET, load_data
-from bench_speed import machine_info
 from sklearn.model_selection import GridSearchCV, StratifiedShuffleSplit
 
 from sklearn_sganomaly import SkipGANomalyDetector
