@@ -469,51 +469,6 @@ def bench_scoring(args, device):
     return out
 
 
-def bench_memory(args, device):
-    """Peak RSS growth while scoring many images with a fitted detector."""
-    rng = np.random.RandomState(SEED)
-    shape = (3, args.size, args.size)
-    det = SkipGANomalyDetector(
-        epochs=1,
-        batch_size=args.batch_size,
-        random_state=SEED,
-        device=device,
-        width=args.width,
-    ).fit(rng.uniform(0, 1, size=(2 * args.batch_size, *shape)).astype(np.float32))
-    X = rng.uniform(0, 1, size=(args.score_n, *shape)).astype(np.float32)
-    det.decision_function(X[: args.batch_size])  # warm-up
-    with RSSPeak() as rss:
-        start = time.perf_counter()
-        scores = det.decision_function(X)
-        seconds = time.perf_counter() - start
-    growth = rss.peak - rss.start
-    # The same number of images straight into the net, to separate its batched
-    # scoring from the detector's input preprocessing.
-    X_net = torch.rand(args.score_n, *shape, generator=torch.Generator().manual_seed(0))
-    X_net = (2 * X_net - 1).numpy()
-    with RSSPeak() as rss_net:
-        det.net_.predict(X_net)
-    net_growth = rss_net.peak - rss_net.start
-    out = {
-        "n_images": args.score_n,
-        "image_shape": shape,
-        "batch_size": args.batch_size,
-        "input_bytes": X.nbytes,
-        "output_bytes": scores.nbytes,
-        "rss_growth_bytes": growth,
-        "rss_growth_over_input": growth / X.nbytes,
-        "net_predict_rss_growth_bytes": net_growth,
-        "score_img_per_s": args.score_n / seconds,
-    }
-    print(
-        f"  scoring {args.score_n} images: RSS +{growth / 2**20:.0f} MiB for "
-        f"{X.nbytes / 2**20:.0f} MiB of input; net.predict alone "
-        f"+{net_growth / 2**20:.0f} MiB",
-        flush=True,
-    )
-    return out
-
-
 def bench_quality(args, device):
     """ROC AUC in fp32 and bf16 on the digits one-class split of the demo."""
     digits = load_digits()
@@ -563,8 +518,8 @@ def main(argv=None):
     parser.add_argument(
         "--sections",
         nargs="+",
-        default=["speed", "fit", "memory"],
-        choices=["speed", "fit", "scoring", "memory", "quality"],
+        default=["speed", "fit", "scoring"],
+        choices=["speed", "fit", "scoring", "quality"],
     )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=64)
@@ -587,7 +542,6 @@ def main(argv=None):
     parser.add_argument("--fit-epochs", type=int, default=1)
     parser.add_argument("--scoring-epochs", type=int, default=9)
     parser.add_argument("--scoring-repeats", type=int, default=7)
-    parser.add_argument("--score-n", type=int, default=20000)
     parser.add_argument("--digits", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--quality-epochs", type=int, default=15)
     parser.add_argument(
@@ -603,7 +557,7 @@ def main(argv=None):
         args.width = args.quality_width = 4
         # Two threads on tiny convolutions stall for seconds on a busy machine.
         args.threads = 1
-        args.slow_steps, args.fit_sizes, args.score_n = 1, [32, 64], 512
+        args.slow_steps, args.fit_sizes = 1, [32, 64]
         args.digits, args.quality_epochs = [0], 1
         args.scoring_epochs, args.scoring_repeats = 3, 1
     args.slow_bf16 = not _native_bf16(args.device)
@@ -618,7 +572,6 @@ def main(argv=None):
         "speed": bench_speed,
         "fit": bench_fit,
         "scoring": bench_scoring,
-        "memory": bench_memory,
         "quality": bench_quality,
     }
     for name in args.sections:
@@ -666,8 +619,6 @@ def _check_sane(result):
             assert res[key] > 0, (name, key)
     for row in result.get("fit", {}).get("scaling", []):
         assert 0 < row["fit_over_step_rate"] <= 1.0, row
-    if "memory" in result:
-        assert result["memory"]["rss_growth_bytes"] >= 0
     if "quality" in result:
         for precision in ("fp32", "bf16"):
             assert all(np.isfinite(result["quality"][precision]["auc"]))
