@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-from contextlib import contextmanager
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -44,24 +43,16 @@ from ._persistence import (
 from ._training import (
     SNAPSHOT_EPOCHS,
     STEP_ORDERS,
-    checkpoint,
+    forked_rng,
     holdout_split,
     make_net,
     resolve_device,
+    resume_from_checkpoint,
     stopped_early,
     training_callbacks,
 )
 
 __all__ = ["SkipGANomalyDetector"]
-
-
-@contextmanager
-def _forked_rng(device, seed):
-    """Seed torch inside a fork of its random state, leaving the caller's alone."""
-    devices = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        yield
 
 
 def _finite(scores):
@@ -409,10 +400,10 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
             train_split=None if valid is None else holdout_split(valid),
             verbose=self.verbose,
         )
-        with _forked_rng(device, seed):
+        with forked_rng(device, seed):
             if not warm:
                 net.initialize()
-                self._resume_from_checkpoint(net)
+                resume_from_checkpoint(net, self.checkpoint_dir)
             epochs_done = len(net.history)
             target = epochs_done + self.epochs if warm else self.epochs
             if target > epochs_done:
@@ -460,22 +451,6 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
             return
         self.threshold_ = float(threshold)
         self.labels_ = (self.decision_scores_ > self.threshold_).astype(int)
-
-    def _resume_from_checkpoint(self, net):
-        """Continue from the checkpoint in ``checkpoint_dir``, if there is one."""
-        if self.checkpoint_dir is None:
-            return
-        saved = checkpoint(self.checkpoint_dir)
-        if not os.path.exists(os.path.join(self.checkpoint_dir, saved.f_history)):
-            return
-        try:
-            net.load_params(checkpoint=saved)
-        except (RuntimeError, ValueError, KeyError, OSError) as exc:
-            raise ValueError(
-                f"The checkpoint in checkpoint_dir={self.checkpoint_dir!r} does not "
-                f"match this detector's networks or is damaged ({exc}). Use another "
-                "directory, or delete it to start afresh."
-            ) from exc
 
     def _build_net(self, shape, device, seed, *, drop_last):
         # In a process group of 2 or more (e.g. under torchrun), fit trains
@@ -659,20 +634,9 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
                 "anomaly_map needs a detector fitted on images; this one was fitted "
                 f"on a table with {self.n_features_in_} features."
             )
-        data = self._network_input(X)
-        net = self._scoring_net()
-        generator = net.module_
-        generator.eval()
-        maps = []
-        with torch.no_grad():
-            for batch in net.get_iterator(net.get_dataset(data), training=False):
-                x = net._input(batch)
-                error = (x - generator(x).float()).pow(2).mean(1, keepdim=True)
-                error = torch.nn.functional.interpolate(
-                    error, size=self.image_shape_[1:], mode="bilinear"
-                )
-                maps.append(error[:, 0].cpu().numpy())
-        maps = np.concatenate(maps).astype(np.float64)
+        maps = self._scoring_net().reconstruction_error_maps(
+            self._network_input(X), size=self.image_shape_[1:]
+        )
         if sigma > 0:
             maps = ndimage.gaussian_filter(maps, sigma=(0, sigma, sigma))
         return maps
@@ -778,7 +742,7 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         resolved = resolve_device(device)
         shape = network_shape(image_shape) or (fitted["n_features_in_"],)
         net = detector._build_net(shape, resolved, seed=0, drop_last=False)
-        with _forked_rng(resolved, 0):
+        with forked_rng(resolved, 0):
             net.initialize()
         load_modules(net, tensors, path)
         net.history.extend(metadata["history"])

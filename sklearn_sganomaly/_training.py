@@ -13,9 +13,11 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
+import os
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from skorch import NeuralNet
 from skorch.callbacks import (
     Callback,
@@ -41,10 +43,12 @@ __all__ = [
     "KeepSnapshotDiscriminators",
     "SkipGANomalyNet",
     "StopOnNonFiniteLoss",
+    "forked_rng",
     "holdout_split",
     "make_net",
     "resolve_device",
     "resolve_precision",
+    "resume_from_checkpoint",
     "training_callbacks",
 ]
 
@@ -647,6 +651,23 @@ class SkipGANomalyNet(NeuralNet):
             return np.empty((0, latent_dim))
         return np.concatenate(features).astype(np.float64)
 
+    def reconstruction_error_maps(self, X, *, size):
+        """Squared reconstruction error per pixel, channel mean, resized to ``size``.
+
+        Eval mode, one batch of network input ``X`` at a time; float64 array of
+        shape (n, *size).
+        """
+        generator = self.module_
+        generator.eval()
+        maps = []
+        with torch.no_grad():
+            for batch in self.get_iterator(self.get_dataset(X), training=False):
+                x = self._input(batch)
+                error = (x - generator(x).float()).pow(2).mean(1, keepdim=True)
+                error = F.interpolate(error, size=size, mode="bilinear")
+                maps.append(error[:, 0].cpu().numpy())
+        return np.concatenate(maps).astype(np.float64)
+
     def validation_step(self, batch, **fit_params):
         """The validation loss is the mean anomaly score of held-out normal data."""
         scores = self.evaluation_step(batch)
@@ -760,3 +781,33 @@ def make_net(shape, *, width=64, latent_dim=100, seed=None, net_class=None, **pa
             "iterator_valid__generator": torch.Generator().manual_seed(seed),
         }
     return (net_class or SkipGANomalyNet)(UNetGenerator, **(defaults | params))
+
+
+@contextlib.contextmanager
+def forked_rng(device, seed):
+    """Seed torch inside a fork of its random state, leaving the caller's alone."""
+    devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+def resume_from_checkpoint(net, dirname):
+    """Load the checkpoint ``checkpoint(dirname)`` wrote into ``net``, if any.
+
+    Nothing happens without a ``dirname`` or a checkpoint in it; a checkpoint
+    that does not fit the net raises a ``ValueError`` that says what to do.
+    """
+    if dirname is None:
+        return
+    saved = checkpoint(dirname)
+    if not os.path.exists(os.path.join(dirname, saved.f_history)):
+        return
+    try:
+        net.load_params(checkpoint=saved)
+    except (RuntimeError, ValueError, KeyError, OSError) as exc:
+        raise ValueError(
+            f"The checkpoint in checkpoint_dir={dirname!r} does not match this "
+            f"detector's networks or is damaged ({exc}). Use another directory, "
+            "or delete it to start afresh."
+        ) from exc
