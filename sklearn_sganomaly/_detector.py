@@ -10,7 +10,6 @@ is delegated to the skorch net in ``_training.py``; no torch layer is defined he
 from __future__ import annotations
 
 import copy
-import json
 import os
 from numbers import Integral, Real
 from typing import ClassVar
@@ -33,13 +32,7 @@ from ._inputs import (
     scoring_input,
 )
 from ._neighbors import NEIGHBOUR_SCORES, SnapshotNeighbours
-from ._persistence import (
-    load_modules,
-    model_tensors,
-    read_model_file,
-    reference_features,
-    write_model_file,
-)
+from ._persistence import read_detector, write_detector
 from ._training import (
     SNAPSHOT_EPOCHS,
     STEP_ORDERS,
@@ -670,36 +663,8 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         >>> bool(np.array_equal(loaded.decision_function(X), det.decision_function(X)))
         True
         """
-        from . import __version__  # the package imports this module first
-
         check_is_fitted(self)
-        params = self.get_params(deep=False)
-        params["device"] = str(params["device"])
-        if not isinstance(params["random_state"], int | None):
-            params["random_state"] = None  # only used by fit, not needed to score
-        fitted = {
-            "n_features_in_": self.n_features_in_,
-            "image_shape_": self.image_shape_,
-            "data_min_": np.asarray(self.data_min_).tolist(),
-            "data_range_": np.asarray(self.data_range_).tolist(),
-            "dtype_ranges": self._input_scaling().dtype_ranges,
-            # Written by calibrate_threshold as well as fit, so stored, not
-            # recomputed from contamination.
-            "threshold_": float(self.threshold_),
-        }
-        if hasattr(self, "feature_names_in_"):
-            fitted["feature_names_in_"] = self.feature_names_in_.tolist()
-        metadata = {
-            "library_version": __version__,
-            "params": params,
-            "fitted": fitted,
-            "history": json.loads(json.dumps(list(self.history_), default=float)),
-        }
-        references = (
-            [] if self.neighbours_ is None else self.neighbours_.reference_features_
-        )
-        tensors = model_tensors(self.net_, references, self.decision_scores_)
-        write_model_file(path, metadata, tensors)
+        write_detector(self, path)
 
     @classmethod
     def load(cls, path, *, device="auto"):
@@ -734,42 +699,7 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         >>> SkipGANomalyDetector.load(path, device="cpu").anomaly_score
         'knn+lof'
         """
-        metadata, tensors = read_model_file(path)
-        fitted = metadata["fitted"]
-        # Files of format version 1 predate the anomaly_score parameter.
-        detector = cls(**({"anomaly_score": "official"} | metadata["params"]))
-        image_shape = fitted["image_shape_"] and tuple(fitted["image_shape_"])
-        resolved = resolve_device(device)
-        shape = network_shape(image_shape) or (fitted["n_features_in_"],)
-        net = detector._build_net(shape, resolved, seed=0, drop_last=False)
-        with forked_rng(resolved, 0):
-            net.initialize()
-        load_modules(net, tensors, path)
-        net.history.extend(metadata["history"])
-        detector._set_model(net, resolved)
-        detector.n_features_in_ = fitted["n_features_in_"]
-        if "feature_names_in_" in fitted:
-            detector.feature_names_in_ = np.asarray(fitted["feature_names_in_"], object)
-        detector._set_input_scaling(
-            InputScaling(
-                image_shape,
-                np.asarray(fitted["data_min_"], dtype=np.float64),
-                np.asarray(fitted["data_range_"], dtype=np.float64),
-                fitted.get("dtype_ranges", False),
-            )
-        )
-        references = reference_features(tensors)
-        neighbours = None
-        if references:
-            neighbours = SnapshotNeighbours(
-                detector.anomaly_score, detector.n_neighbors
-            )
-            neighbours.fit(references)
-        # Version 1 files did not store the threshold: contamination's.
-        detector._set_scores(
-            neighbours, tensors["decision_scores_"].numpy(), fitted.get("threshold_")
-        )
-        return detector
+        return read_detector(cls, path, device)
 
     def __setstate__(self, state):
         super().__setstate__(state)

@@ -16,14 +16,18 @@ import json
 import os
 import tempfile
 
+import numpy as np
 import torch
+
+from ._inputs import InputScaling, network_shape
+from ._neighbors import SnapshotNeighbours
+from ._training import forked_rng, resolve_device
 
 __all__ = [
     "FORMAT_VERSION",
-    "load_modules",
-    "model_tensors",
+    "read_detector",
     "read_model_file",
-    "reference_features",
+    "write_detector",
     "write_model_file",
 ]
 
@@ -169,3 +173,76 @@ def load_modules(net, tensors, path):
                 f"The weights in {os.fspath(path)!r} do not match the networks "
                 f"its parameters describe: {exc}"
             ) from exc
+
+
+def write_detector(detector, path):
+    """Write a fitted ``SkipGANomalyDetector`` to ``path``: parameters, fitted
+    attributes and history as JSON, the networks and scores as tensors."""
+    from . import __version__  # the package imports this module first
+
+    params = detector.get_params(deep=False)
+    params["device"] = str(params["device"])
+    if not isinstance(params["random_state"], int | None):
+        params["random_state"] = None  # only used by fit, not needed to score
+    scaling = detector._input_scaling()
+    fitted = {
+        "n_features_in_": detector.n_features_in_,
+        "image_shape_": scaling.image_shape,
+        "data_min_": np.asarray(scaling.data_min).tolist(),
+        "data_range_": np.asarray(scaling.data_range).tolist(),
+        "dtype_ranges": scaling.dtype_ranges,
+        # Written by calibrate_threshold as well as fit, so stored, not
+        # recomputed from contamination.
+        "threshold_": float(detector.threshold_),
+    }
+    if hasattr(detector, "feature_names_in_"):
+        fitted["feature_names_in_"] = detector.feature_names_in_.tolist()
+    metadata = {
+        "library_version": __version__,
+        "params": params,
+        "fitted": fitted,
+        "history": json.loads(json.dumps(list(detector.history_), default=float)),
+    }
+    neighbours = detector.neighbours_
+    references = [] if neighbours is None else neighbours.reference_features_
+    tensors = model_tensors(detector.net_, references, detector.decision_scores_)
+    write_model_file(path, metadata, tensors)
+
+
+def read_detector(cls, path, device):
+    """The fitted detector of class ``cls`` that ``write_detector`` wrote."""
+    metadata, tensors = read_model_file(path)
+    fitted = metadata["fitted"]
+    # Files of format version 1 predate the anomaly_score parameter.
+    detector = cls(**({"anomaly_score": "official"} | metadata["params"]))
+    image_shape = fitted["image_shape_"] and tuple(fitted["image_shape_"])
+    resolved = resolve_device(device)
+    shape = network_shape(image_shape) or (fitted["n_features_in_"],)
+    net = detector._build_net(shape, resolved, seed=0, drop_last=False)
+    with forked_rng(resolved, 0):
+        net.initialize()
+    load_modules(net, tensors, path)
+    net.history.extend(metadata["history"])
+    detector._set_model(net, resolved)
+    detector.n_features_in_ = fitted["n_features_in_"]
+    if "feature_names_in_" in fitted:
+        detector.feature_names_in_ = np.asarray(fitted["feature_names_in_"], object)
+    detector._set_input_scaling(
+        InputScaling(
+            image_shape,
+            np.asarray(fitted["data_min_"], dtype=np.float64),
+            np.asarray(fitted["data_range_"], dtype=np.float64),
+            # Before version 3, integer images were scaled in raw values.
+            fitted.get("dtype_ranges", False),
+        )
+    )
+    references = reference_features(tensors)
+    neighbours = None
+    if references:
+        neighbours = SnapshotNeighbours(detector.anomaly_score, detector.n_neighbors)
+        neighbours.fit(references)
+    # Version 1 files did not store the threshold: contamination's.
+    detector._set_scores(
+        neighbours, tensors["decision_scores_"].numpy(), fitted.get("threshold_")
+    )
+    return detector

@@ -5,7 +5,7 @@ import pytest
 import torch
 from hypothesis import settings
 
-from sklearn_sganomaly import SkipGANomalyDetector, _detector, _persistence
+from sklearn_sganomaly import SkipGANomalyDetector, _persistence
 from sklearn_sganomaly._training import make_net
 
 # Torch calls have no fixed duration on a shared CPU, so no deadline; CI keeps the
@@ -36,7 +36,7 @@ def save_as_version(det, path, version, rewrite, monkeypatch):
         monkeypatch.setattr(_persistence, "FORMAT_VERSION", version)
         write(path, metadata, tensors)
 
-    monkeypatch.setattr(_detector, "write_model_file", write_older)
+    monkeypatch.setattr(_persistence, "write_model_file", write_older)
     det.save(path)
     monkeypatch.undo()
     assert torch.load(path, weights_only=True)["format_version"] == version
