@@ -139,24 +139,18 @@ def _parse_idx(data: bytes, path: Path) -> np.ndarray:
     return array.astype(dtype.newbyteorder("="))
 
 
-def load_mnist(
-    data_home: str | os.PathLike | None = None,
-    *,
-    subset: str = "train",
-    verify_checksum: bool = True,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Load MNIST from the original IDX files on disk (never downloads).
+_LOADER_DOC = """Load {title} from the original IDX files on disk (never downloads).
 
     The files ``train-images-idx3-ubyte.gz`` and ``train-labels-idx1-ubyte.gz``
-    (or ``t10k-...`` for ``subset="test"``) are read from ``<data_home>/mnist/``,
+    (or ``t10k-...`` for ``subset="test"``) are read from ``<data_home>/{subdir}/``,
     or from ``data_home`` itself when it directly contains them.
 
     Parameters
     ----------
     data_home : str or path-like, default=None
-        Folder that holds ``mnist/`` (or the MNIST files themselves). If None,
+        Folder that holds ``{subdir}/`` (or the {title} files themselves). If None,
         the environment variable ``SKLEARN_SGANOMALY_DATA`` is used.
-    subset : {"train", "test"}, default="train"
+    subset : {{"train", "test"}}, default="train"
         Which split to load: 60000 training or 10000 test images.
     verify_checksum : bool, default=True
         Check the md5 of each file against the official distribution file.
@@ -166,7 +160,7 @@ def load_mnist(
     X : ndarray of shape (n_samples, 1, 28, 28), dtype uint8
         The images, channels first.
     y : ndarray of shape (n_samples,), dtype int64
-        The digit labels 0-9.
+        {labels}
 
     Raises
     ------
@@ -178,19 +172,44 @@ def load_mnist(
 
     See Also
     --------
-    load_fashion_mnist : The same for Fashion-MNIST.
+    {see_also}
     make_one_class_split : Turn a labelled data set into a one-class benchmark.
 
     Examples
     --------
-    >>> from sklearn_sganomaly.datasets import load_mnist
-    >>> X, y = load_mnist("/path/to/datasets", subset="test")  # doctest: +SKIP
+    >>> from sklearn_sganomaly.datasets import {function}
+    >>> X, y = {function}("/path/to/datasets", subset="test")  # doctest: +SKIP
     >>> X.shape, X.dtype, y.shape  # doctest: +SKIP
     ((10000, 1, 28, 28), dtype('uint8'), (10000,))
     """
-    return _load_idx_pair(
-        "MNIST", "mnist", _MNIST_MD5, data_home, subset, verify_checksum
-    )
+
+# One row per loader: what its docstring says and where its files are.
+_SPECS = {
+    "load_mnist": {
+        "title": "MNIST",
+        "subdir": "mnist",
+        "md5": _MNIST_MD5,
+        "labels": "The digit labels 0-9.",
+        "see_also": "load_fashion_mnist : The same for Fashion-MNIST.",
+    },
+    "load_fashion_mnist": {
+        "title": "Fashion-MNIST",
+        "subdir": "fashion-mnist",
+        "md5": _FASHION_MNIST_MD5,
+        "labels": "The labels 0-9: T-shirt/top, Trouser, Pullover, Dress, Coat, "
+        "Sandal,\n        Shirt, Sneaker, Bag, Ankle boot.",
+        "see_also": "load_mnist : The same for MNIST.",
+    },
+}
+
+
+def load_mnist(
+    data_home: str | os.PathLike | None = None,
+    *,
+    subset: str = "train",
+    verify_checksum: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    return _load_idx_pair("load_mnist", data_home, subset, verify_checksum)
 
 
 def load_fashion_mnist(
@@ -199,61 +218,18 @@ def load_fashion_mnist(
     subset: str = "train",
     verify_checksum: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Load Fashion-MNIST from the original IDX files on disk (never downloads).
+    return _load_idx_pair("load_fashion_mnist", data_home, subset, verify_checksum)
 
-    The files ``train-images-idx3-ubyte.gz`` and ``train-labels-idx1-ubyte.gz``
-    (or ``t10k-...`` for ``subset="test"``) are read from
-    ``<data_home>/fashion-mnist/``, or from ``data_home`` itself when it directly
-    contains them.
 
-    Parameters
-    ----------
-    data_home : str or path-like, default=None
-        Folder that holds ``fashion-mnist/`` (or the files themselves). If None,
-        the environment variable ``SKLEARN_SGANOMALY_DATA`` is used.
-    subset : {"train", "test"}, default="train"
-        Which split to load: 60000 training or 10000 test images.
-    verify_checksum : bool, default=True
-        Check the md5 of each file against the official distribution file.
-
-    Returns
-    -------
-    X : ndarray of shape (n_samples, 1, 28, 28), dtype uint8
-        The images, channels first.
-    y : ndarray of shape (n_samples,), dtype int64
-        The labels 0-9: T-shirt/top, Trouser, Pullover, Dress, Coat, Sandal,
-        Shirt, Sneaker, Bag, Ankle boot.
-
-    Raises
-    ------
-    FileNotFoundError
-        If no data folder is given and ``SKLEARN_SGANOMALY_DATA`` is unset, or if
-        a file is missing; the message says where the loader looked.
-    ValueError
-        If ``subset`` is invalid, a checksum does not match, or a file is corrupt.
-
-    See Also
-    --------
-    load_mnist : The same for MNIST.
-
-    Examples
-    --------
-    >>> from sklearn_sganomaly.datasets import load_fashion_mnist
-    >>> X, y = load_fashion_mnist(subset="test")  # doctest: +SKIP
-    >>> X.shape, y[:5]  # doctest: +SKIP
-    ((10000, 1, 28, 28), array([9, 2, 1, 1, 6]))
-    """
-    return _load_idx_pair(
-        "Fashion-MNIST",
-        "fashion-mnist",
-        _FASHION_MNIST_MD5,
-        data_home,
-        subset,
-        verify_checksum,
+for _loader in (load_mnist, load_fashion_mnist):
+    _loader.__doc__ = _LOADER_DOC.format(
+        function=_loader.__name__, **_SPECS[_loader.__name__]
     )
 
 
-def _load_idx_pair(name, subdir, checksums, data_home, subset, verify_checksum):
+def _load_idx_pair(loader, data_home, subset, verify_checksum):
+    spec = _SPECS[loader]
+    name, subdir, checksums = spec["title"], spec["subdir"], spec["md5"]
     if subset not in _IDX_FILES:
         raise ValueError(f"subset must be 'train' or 'test', got {subset!r}.")
     files = _IDX_FILES[subset]
