@@ -71,11 +71,7 @@ from sklearn.metrics import roc_auc_score
 from skorch.callbacks import Callback
 
 from sklearn_sganomaly import SkipGANomalyDetector
-from sklearn_sganomaly._inputs import (
-    flatten_images,
-    intensity_unit,
-    to_network_input,
-)
+from sklearn_sganomaly._inputs import learn_input, scoring_input
 from sklearn_sganomaly._scoring import score_terms
 from sklearn_sganomaly._training import SNAPSHOT_EPOCHS
 from sklearn_sganomaly.datasets import (
@@ -187,25 +183,14 @@ def _ordered_sample(y, n, rng):
 def network_input_as_fit(X_train, X_test):
     """``X_test`` as ``fit`` will feed it to the networks, scaled by the train set.
 
-    Mirrors ``SkipGANomalyDetector.fit`` for the uint8 and float64 images used
-    here (it keeps those dtypes): one global min and range of the training
-    images in units of the dtype's range (uint8 / 255), then
-    ``to_network_input`` in the images' own units. The benchmark asserts after
-    each fit that the detector learned the same min and range.
+    Through the package's input module, as ``fit`` and ``decision_function``
+    call it: the scaling learned from ``X_train``, applied to ``X_test``. The
+    benchmark asserts after each fit that the detector learned the same one.
     """
-    train_2d, _ = flatten_images(X_train)
-    test_2d, image_shape = flatten_images(X_test)
-    unit = intensity_unit(train_2d.dtype)
-    data_min = np.float64(train_2d.min()) / unit
-    data_range = np.float64(train_2d.max()) / unit - data_min
-    data_range = data_range if data_range > 0 else np.float64(1.0)
-    X_net = to_network_input(
-        test_2d,
-        image_shape=image_shape,
-        data_min=data_min * intensity_unit(test_2d.dtype),
-        data_range=data_range * intensity_unit(test_2d.dtype),
-    )
-    return X_net, data_min, data_range
+    probe = SkipGANomalyDetector()
+    scaling, _ = learn_input(probe, X_train)
+    X_net = scoring_input(probe, X_test, scaling)[:].numpy()
+    return X_net, scaling.data_min, scaling.data_range
 
 
 # ---------------------------------------------------------------------------
