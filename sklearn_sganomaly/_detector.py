@@ -26,10 +26,9 @@ from sklearn.utils.validation import check_is_fitted
 from ._distributed import DataParallelSkipGANomalyNet, data_parallel, is_main_process
 from ._inputs import (
     InputScaling,
-    holdout,
-    learn_input,
     network_shape,
     scoring_input,
+    training_input,
 )
 from ._neighbors import NEIGHBOUR_SCORES, SnapshotNeighbours
 from ._persistence import read_detector, write_detector
@@ -356,21 +355,14 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
 
     def _fit(self, X):
         warm = self.warm_start and hasattr(self, "net_")
-        if warm:
-            data = self._network_input(X)
-        else:
-            scaling, data = learn_input(self, X)
-            self._set_input_scaling(scaling)
-        if not isinstance(X, np.memmap):
-            # In-memory data is converted once and moved to the device once; a
-            # memmap is read and converted one batch at a time, so it never
-            # needs the RAM a float32 copy would.
-            data = data[:]
-        device = self.device_ if warm else resolve_device(self.device)
         seed = int(
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         )
-        train, valid = holdout(data, self.validation_fraction, seed)
+        # Further training keeps the scaling learned first.
+        scaling = self._input_scaling() if warm else None
+        scaling, data, train, valid = training_input(self, X, scaling, seed=seed)
+        self._set_input_scaling(scaling)
+        device = self.device_ if warm else resolve_device(self.device)
         shape = self.network_shape_ or (self.n_features_in_,)
         if warm:
             # A copy, so that a failed or interrupted fit leaves the old net intact.

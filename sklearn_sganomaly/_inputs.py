@@ -2,7 +2,7 @@
 # Copyright (c) 2026 the sklearn_sganomaly developers
 """Input preparation: from what a user passes to what the networks see.
 
-``fit`` makes one call, :func:`learn_input`, and scoring one, :func:`scoring_input`.
+``fit`` makes one call, :func:`training_input`, and scoring one, :func:`scoring_input`.
 Both validate a 2-D view of the input with scikit-learn's ``validate_data`` (so
 sklearn's error messages and ``n_features_in_`` apply), after the image layout
 and dtype policy here; ``learn_input`` learns the scaling (``InputScaling``) that
@@ -32,6 +32,7 @@ __all__ = [
     "network_shape",
     "scoring_input",
     "to_network_input",
+    "training_input",
 ]
 
 _MIN_NETWORK_SIZE = 32
@@ -296,6 +297,28 @@ def learn_input(estimator, X):
         image_shape, data_min, np.where(data_range > 0, data_range, 1.0)
     )
     return scaling, scaling.apply(X, channels_last)
+
+
+def training_input(estimator, X, scaling=None, *, seed):
+    """``fit``'s one call: validated, scaled, split training data.
+
+    Learns the scaling of ``X`` (``scaling=None``), or applies a fitted one
+    (further training with ``warm_start``). In-memory data is converted to
+    float32 once, so that it moves to the device once; a memmap stays on disk
+    and is read and converted one batch at a time. ``seed`` draws the rows held
+    out for early stopping (the estimator's ``validation_fraction``).
+
+    Returns ``(scaling, data, train, valid)``: ``data`` all rows, ``valid``
+    None without a hold-out.
+    """
+    if scaling is None:
+        scaling, data = learn_input(estimator, X)
+    else:
+        data = scoring_input(estimator, X, scaling)
+    if not isinstance(X, np.memmap):
+        data = data[:]
+    train, valid = holdout(data, estimator.validation_fraction, seed)
+    return scaling, data, train, valid
 
 
 def scoring_input(estimator, X, scaling):
