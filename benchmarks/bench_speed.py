@@ -45,7 +45,8 @@ from sklearn.model_selection import train_test_split
 from torch import nn
 
 from sklearn_sganomaly import SkipGANomalyDetector
-from sklearn_sganomaly._training import SkipGANomalyNet, _Batches, make_net
+from sklearn_sganomaly._training import SkipGANomalyNet, make_net
+from sklearn_sganomaly._training._data import _Batches
 
 RESULTS = pathlib.Path(__file__).parent / "results"
 SEED = 0

@@ -4,7 +4,8 @@
 
 It follows PyOD's ``BaseDetector`` contract (higher score = more abnormal,
 ``predict`` returns 1 for outliers) and scikit-learn's estimator rules. Training
-is delegated to the skorch net in ``_training.py``; no torch layer is defined here.
+is delegated to the skorch net of the ``_training`` package; no torch layer is
+defined here.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._distributed import DataParallelSkipGANomalyNet, data_parallel, is_main_process
 from ._inputs import (
     InputScaling,
     network_shape,
@@ -35,8 +35,11 @@ from ._persistence import read_detector, write_detector
 from ._training import (
     SNAPSHOT_EPOCHS,
     STEP_ORDERS,
+    DataParallelSkipGANomalyNet,
+    data_parallel,
     forked_rng,
     holdout_split,
+    is_main_process,
     make_net,
     resolve_device,
     resume_from_checkpoint,

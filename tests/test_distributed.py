@@ -28,8 +28,9 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from sklearn_sganomaly import SkipGANomalyDetector
-from sklearn_sganomaly._distributed import _ShardedBatches
-from sklearn_sganomaly._training import _EPOCH_TERMS, _Tensors
+from sklearn_sganomaly._training._data import _Tensors
+from sklearn_sganomaly._training._distributed import _ShardedBatches
+from sklearn_sganomaly._training._net import _EPOCH_TERMS
 
 pytestmark = pytest.mark.skipif(
     not dist.is_available() or not dist.is_gloo_available(),

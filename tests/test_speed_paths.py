@@ -17,11 +17,8 @@ import torch
 import torch.nn.functional as F
 from conftest import tiny_net, uniform_inputs
 
-from sklearn_sganomaly._training import (
-    _Batches,
-    _Tensors,
-    resolve_precision,
-)
+from sklearn_sganomaly._training import resolve_precision
+from sklearn_sganomaly._training._data import _Batches, _Tensors
 
 DENSE = (5,)
 IMAGE = (1, 32, 32)

@@ -1,193 +1,40 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Copyright (c) 2026 the sklearn_sganomaly developers
-"""The skorch net that trains Skip-GANomaly; the only module that imports skorch.
-
-skorch runs the epochs, batches, callbacks and history. This module adds what a
-GAN needs on top of it: a second module and optimizer, and a ``train_step`` that
-alternates a generator step and a discriminator step instead of stepping every
-optimizer from one loss.
-"""
+"""The skorch net that trains Skip-GANomaly, and the recipe that builds it."""
 
 from __future__ import annotations
 
 import contextlib
 import copy
-import math
-import os
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from skorch import NeuralNet
 from skorch.callbacks import (
-    Callback,
-    Checkpoint,
-    EarlyStopping,
     PassthroughScoring,
-    ProgressBar,
 )
 from skorch.dataset import unpack_data
-from skorch.helper import predefined_split
-from skorch.utils import noop, to_tensor
+from skorch.utils import to_tensor
 from torch import nn
 
-from ._inputs import NetworkInput
-from ._losses import SkipGANomalyLoss
-from ._networks import Discriminator, UNetGenerator, init_dcgan_weights
-from ._scoring import anomaly_score
-
-__all__ = [
-    "PRECISIONS",
-    "SNAPSHOT_EPOCHS",
-    "STEP_ORDERS",
-    "KeepSnapshotDiscriminators",
-    "SkipGANomalyNet",
-    "StopOnNonFiniteLoss",
-    "forked_rng",
-    "holdout_split",
-    "make_net",
-    "resolve_device",
-    "resolve_precision",
-    "resume_from_checkpoint",
-    "training_callbacks",
-]
+from .._inputs import NetworkInput
+from .._losses import SkipGANomalyLoss
+from .._networks import Discriminator, UNetGenerator, init_dcgan_weights
+from .._scoring import anomaly_score
+from ._callbacks import SNAPSHOT_EPOCHS, KeepSnapshotDiscriminators, _CountReinits
+from ._data import _as_data, _Batches, _Tensors
+from ._devices import resolve_precision
 
 #: "g_first" is the official code since Dec 2019 (G step, then D step);
 #: "d_first" is the Aug 2019 release (D step first; the latent term trains D only).
 STEP_ORDERS = ("g_first", "d_first")
 
-PRECISIONS = ("auto", "fp32", "bf16")
-# Epochs after which the discriminator is kept for the snapshot ensemble of the
-# default anomaly score: early ones, spaced so that the ensemble spans training.
-SNAPSHOT_EPOCHS = (1, 2, 4, 8)
 
 _EPOCH_TERMS = (
     "loss_d", "loss_adv", "loss_con", "loss_lat",
     "loss_d_real", "loss_d_fake", "loss_d_lat",
 )  # fmt: skip
-
-
-def resolve_precision(precision: str, device) -> str:
-    """Resolve ``precision`` to ``"fp32"`` or ``"bf16"`` for ``device``.
-
-    Parameters
-    ----------
-    precision : {"auto", "fp32", "bf16"}
-    device : str or torch.device
-
-    Returns
-    -------
-    str
-        ``"auto"`` becomes ``"fp32"`` on every device.
-
-    Notes
-    -----
-    bf16 is opt-in: its effect on the anomaly scores has not been measured to
-    stay within 0.01 ROC AUC of fp32 on the quality benchmark, and on CPUs
-    without AVX512-BF16 or AMX it trained about 18x slower than fp32
-    (``benchmarks/README.md``).
-    """
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
-    return "fp32" if precision == "auto" else precision
-
-
-class _Tensors(torch.utils.data.Dataset):
-    """Rows of one tensor, or of a ``NetworkInput`` that makes them batch by batch.
-
-    This is what ``SkipGANomalyNet.get_dataset`` makes of arrays.
-    """
-
-    def __init__(self, data) -> None:
-        self.data = data
-
-    def __len__(self) -> int:
-        return len(self.data)
-
-    def __getitem__(self, index):
-        # (X, y) pairs, as skorch unpacks them, should a DataLoader wrap this.
-        return self.data[index], torch.zeros(())
-
-
-class _Batches:
-    """Batches sliced from a tensor, replacing a per-sample ``DataLoader``.
-
-    Takes the ``DataLoader`` arguments that skorch passes. On a ``_Tensors``
-    dataset each batch is one slice (or one gather, when shuffling) of the
-    whole tensor, so no Python code runs per sample; other datasets fall back to
-    a ``DataLoader``.
-
-    Parameters
-    ----------
-    dataset : torch Dataset
-    batch_size : int
-    shuffle : bool, default=False
-        Visit the rows in the order of ``torch.randperm(n, generator=generator)``,
-        drawn anew on every pass.
-    generator : torch.Generator or None, default=None
-        The only source of randomness; the global torch state is never used.
-    drop_last : bool, default=False
-        Leave out a trailing batch shorter than ``batch_size``.
-    **kwargs
-        Other ``DataLoader`` arguments, used only by the fallback.
-    """
-
-    def __init__(
-        self,
-        dataset,
-        batch_size,
-        shuffle=False,
-        generator=None,
-        drop_last=False,
-        **kwargs,
-    ):
-        self.dataset = dataset
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.generator = generator
-        self.drop_last = drop_last
-        self.kwargs = kwargs
-
-    def __len__(self) -> int:
-        n = len(self.dataset)
-        if self.drop_last:
-            return n // self.batch_size
-        return -(-n // self.batch_size)
-
-    def shuffled_order(self, n):
-        """A permutation of ``range(n)`` drawn from ``generator``, on the CPU."""
-        generator = self.generator
-        if generator is None:
-            # Like DataLoader, but seeded from fresh entropy rather than from
-            # (and so changing) the global torch random state.
-            generator = torch.Generator()
-            generator.seed()
-        return torch.randperm(n, generator=generator)
-
-    def __iter__(self):
-        if not isinstance(self.dataset, _Tensors):
-            yield from torch.utils.data.DataLoader(
-                self.dataset,
-                batch_size=self.batch_size,
-                shuffle=self.shuffle,
-                generator=self.generator,
-                drop_last=self.drop_last,
-                **self.kwargs,
-            )
-            return
-        data = self.dataset.data
-        n = len(data)
-        order = None
-        if self.shuffle:
-            order = self.shuffled_order(n)
-            if isinstance(data, torch.Tensor):
-                order = order.to(data.device)
-        for start in range(0, len(self) * self.batch_size, self.batch_size):
-            stop = min(start + self.batch_size, n)
-            if order is None:
-                yield data[start:stop], None
-            else:
-                yield data[order[start:stop]], None
 
 
 def _batchnorms(module: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
@@ -219,122 +66,6 @@ def _running_stats_counted_twice(module: nn.Module):
             m.running_mean.add_(m.running_mean - mean, alpha=keep)
             m.running_var.add_(m.running_var - var, alpha=keep)
             m.num_batches_tracked.add_(1)
-
-
-class _CountReinits(Callback):
-    """Record how often the discriminator was re-initialised in each epoch."""
-
-    def on_epoch_end(self, net, **kwargs):
-        batches = net.history[-1, "batches"]
-        net.history.record("d_reinits", sum(b.get("d_reinit", 0) for b in batches))
-
-
-class _RestoreBestModules(Callback):
-    """Keep the generator and discriminator of the best epoch; restore them at the end.
-
-    skorch's ``EarlyStopping(load_best=True)`` restores ``module_`` only, and the
-    score needs the discriminator of the same epoch.
-    """
-
-    def __init__(self, monitor="valid_loss_best"):
-        self.monitor = monitor
-
-    def initialize(self):
-        self.best_states_ = None
-        return self
-
-    def on_epoch_end(self, net, **kwargs):
-        if net.history[-1, self.monitor]:
-            self.best_states_ = [
-                copy.deepcopy(m.state_dict()) for m in (net.module_, net.discriminator_)
-            ]
-
-    def on_train_end(self, net, **kwargs):
-        if self.best_states_ is not None:
-            for module, state in zip(
-                (net.module_, net.discriminator_), self.best_states_, strict=True
-            ):
-                module.load_state_dict(state)
-
-
-class KeepSnapshotDiscriminators(Callback):
-    """Copy the discriminator into ``net.snapshot_discriminators_`` after the
-    epochs in ``SNAPSHOT_EPOCHS``.
-
-    The net's epoch count decides: further training (``warm_start``,
-    ``partial_fit``) keeps the snapshots taken, and early stopping never
-    restores earlier ones.
-    """
-
-    def on_epoch_end(self, net, **kwargs):
-        key = str(len(net.history))
-        if key in net.snapshot_discriminators_:
-            net.snapshot_discriminators_[key].load_state_dict(
-                net.discriminator_.state_dict()
-            )
-
-
-def checkpoint(dirname):
-    """skorch ``Checkpoint`` of everything ``fit`` needs to resume, every epoch."""
-    return Checkpoint(
-        monitor=None,
-        dirname=dirname,
-        f_params="generator.pt",
-        f_discriminator="discriminator.pt",
-        f_snapshot_discriminators="snapshot_discriminators.pt",
-        f_optimizer="optimizer.pt",
-        f_optimizer_d="optimizer_d.pt",
-        f_criterion=None,
-        f_history="history.json",
-        event_name=None,
-    )
-
-
-def training_callbacks(*, verbose, patience=None, checkpoint_dir=None, extra=()):
-    """The callbacks ``fit`` adds to the net's defaults, in the order they run.
-
-    Parameters
-    ----------
-    verbose : int
-        From 1 on, a progress bar per epoch (the loss table is skorch's
-        ``PrintLog``, a default callback).
-    patience : int or None
-        Early stopping on ``valid_loss`` after this many epochs without
-        improvement, restoring both networks of the best epoch; None disables it.
-    checkpoint_dir : path or None
-        Save networks, optimizers and history there after every epoch.
-    extra : sequence of skorch callbacks or (name, callback) pairs
-        The user's, run last, so a checkpoint is written before they act.
-    """
-    callbacks = [("stop_on_non_finite_loss", StopOnNonFiniteLoss())]
-    if verbose:
-        callbacks.append(("progress_bar", ProgressBar()))
-    if patience is not None:
-        callbacks += [
-            (
-                "early_stopping",
-                EarlyStopping(patience=patience, sink=print if verbose else noop),
-            ),
-            ("restore_best", _RestoreBestModules()),
-        ]
-    if checkpoint_dir is not None:
-        callbacks.append(("checkpoint", checkpoint(checkpoint_dir)))
-    return callbacks + list(extra)
-
-
-def holdout_split(X_valid):
-    """skorch ``train_split`` that validates on ``X_valid`` (array or NetworkInput)."""
-    return predefined_split(_Tensors(_as_data(X_valid)))
-
-
-def _as_data(X):
-    return X if isinstance(X, NetworkInput) else torch.as_tensor(X)
-
-
-def stopped_early(net) -> bool:
-    """Whether skorch's EarlyStopping ended the last ``fit``."""
-    early = dict(net.callbacks_).get("early_stopping")
-    return early is not None and early.misses_ >= early.patience
 
 
 class SkipGANomalyNet(NeuralNet):
@@ -681,71 +412,6 @@ class SkipGANomalyNet(NeuralNet):
             return self.official_scores(x)
 
 
-class StopOnNonFiniteLoss(Callback):
-    """Stop training with a clear error as soon as a loss is NaN or infinite.
-
-    Left alone, a diverged GAN keeps "training" on NaN weights for the remaining
-    epochs and ends with NaN scores.
-    """
-
-    def on_batch_end(self, net, training=True, **kwargs):
-        if not training:
-            return
-        batch = net.history[-1, "batches"][-1]
-        bad = {
-            k: batch[k] for k in ("train_loss", "loss_d") if not math.isfinite(batch[k])
-        }
-        if bad:
-            terms = ", ".join(f"{k}={v}" for k, v in bad.items())
-            raise FloatingPointError(
-                f"Training diverged in epoch {len(net.history)}: {terms}. Lower "
-                "learning_rate or the loss weights, or use precision='fp32' if "
-                "bf16 was used."
-            )
-
-
-def resolve_device(device):
-    """Return the ``torch.device`` for ``device`` ("auto": CUDA, then MPS, then CPU).
-
-    Raises ``ValueError`` naming the value when the device is unknown or not
-    available, instead of letting torch fail later in ``fit``.
-    """
-    if device == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(
-            f"device={device!r} is not a valid device; use 'auto', 'cpu', 'cuda', "
-            "'cuda:N' or 'mps'."
-        ) from exc
-    available = {
-        "cpu": True,
-        "cuda": torch.cuda.is_available(),
-        "mps": torch.backends.mps.is_available(),
-    }
-    if resolved.type not in available:
-        raise ValueError(
-            f"device={device!r} is not supported; use 'auto', 'cpu', 'cuda', "
-            "'cuda:N' or 'mps'."
-        )
-    if not available[resolved.type]:
-        raise ValueError(
-            f"device={device!r} was requested, but {resolved.type.upper()} is not "
-            "available in this torch installation; use device='auto' or 'cpu'."
-        )
-    if resolved.type == "cuda" and (resolved.index or 0) >= torch.cuda.device_count():
-        raise ValueError(
-            f"device={device!r} was requested, but only "
-            f"{torch.cuda.device_count()} CUDA device(s) are visible."
-        )
-    return resolved
-
-
 def make_net(shape, *, width=64, latent_dim=100, seed=None, net_class=None, **params):
     """A ``SkipGANomalyNet`` for inputs of ``shape``, as the paper trains it.
 
@@ -781,33 +447,3 @@ def make_net(shape, *, width=64, latent_dim=100, seed=None, net_class=None, **pa
             "iterator_valid__generator": torch.Generator().manual_seed(seed),
         }
     return (net_class or SkipGANomalyNet)(UNetGenerator, **(defaults | params))
-
-
-@contextlib.contextmanager
-def forked_rng(device, seed):
-    """Seed torch inside a fork of its random state, leaving the caller's alone."""
-    devices = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        yield
-
-
-def resume_from_checkpoint(net, dirname):
-    """Load the checkpoint ``checkpoint(dirname)`` wrote into ``net``, if any.
-
-    Nothing happens without a ``dirname`` or a checkpoint in it; a checkpoint
-    that does not fit the net raises a ``ValueError`` that says what to do.
-    """
-    if dirname is None:
-        return
-    saved = checkpoint(dirname)
-    if not os.path.exists(os.path.join(dirname, saved.f_history)):
-        return
-    try:
-        net.load_params(checkpoint=saved)
-    except (RuntimeError, ValueError, KeyError, OSError) as exc:
-        raise ValueError(
-            f"The checkpoint in checkpoint_dir={dirname!r} does not match this "
-            f"detector's networks or is damaged ({exc}). Use another directory, "
-            "or delete it to start afresh."
-        ) from exc

@@ -32,7 +32,8 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from ._training import SkipGANomalyNet, _Batches, _Tensors
+from ._data import _Batches, _Tensors
+from ._net import SkipGANomalyNet
 
 __all__ = ["DataParallelSkipGANomalyNet", "data_parallel", "is_main_process"]
 
