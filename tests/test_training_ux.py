@@ -16,6 +16,7 @@ from skorch.callbacks import Callback
 
 from sklearn_sganomaly import SkipGANomalyDetector
 from sklearn_sganomaly._inputs import learn_input
+from sklearn_sganomaly._training import SkipGANomalyNet
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -123,6 +124,34 @@ def test_checkpoints_resume_an_interrupted_fit_exactly(images, tmp_path):
     assert len(detector.history_) == 2
     assert_array_equal(
         detector.decision_function(images), uninterrupted.decision_function(images)
+    )
+
+
+class _Crash(BaseException):
+    """What a crash looks like to the code: nothing catches it."""
+
+
+def test_a_save_cut_short_keeps_the_previous_checkpoint(images, tmp_path, monkeypatch):
+    params = {**FAST, "checkpoint_dir": str(tmp_path), "random_state": 0}
+    SkipGANomalyDetector(**params).fit(images)  # epoch 1, checkpointed
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    save = SkipGANomalyNet.save_params
+
+    def crash_after_the_generator(self, **kwargs):
+        save(self, **kwargs)
+        if "f_module" in kwargs:
+            raise _Crash
+
+    monkeypatch.setattr(SkipGANomalyNet, "save_params", crash_after_the_generator)
+    with pytest.raises(_Crash):
+        SkipGANomalyDetector(**{**params, "epochs": 2}).fit(images)
+    monkeypatch.undo()
+    after = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    assert after == before
+    resumed = SkipGANomalyDetector(**{**params, "epochs": 2}).fit(images)
+    whole = SkipGANomalyDetector(**{**FAST, "epochs": 2, "random_state": 0})
+    assert_array_equal(
+        resumed.decision_function(images), whole.fit(images).decision_function(images)
     )
 
 

@@ -74,9 +74,32 @@ class KeepSnapshotDiscriminators(Callback):
             )
 
 
+class _StagedCheckpoint(Checkpoint):
+    """A ``Checkpoint`` that leaves the previous one whole if saving is cut short.
+
+    The files are written into ``<dirname>/.partial`` and moved onto the
+    checkpoint only once all are complete, the history last (resuming starts
+    from it): a crash or a full disk while writing, the long part, keeps the
+    previous epoch's checkpoint as it was.
+    """
+
+    def save_model(self, net):
+        final = self.dirname
+        staging = os.path.join(final, ".partial")
+        os.makedirs(staging, exist_ok=True)
+        self.dirname = staging
+        try:
+            super().save_model(net)
+        finally:
+            self.dirname = final
+        names = sorted(os.listdir(staging), key=lambda name: name == self.f_history)
+        for name in names:
+            os.replace(os.path.join(staging, name), os.path.join(final, name))
+
+
 def checkpoint(dirname):
     """skorch ``Checkpoint`` of everything ``fit`` needs to resume, every epoch."""
-    return Checkpoint(
+    return _StagedCheckpoint(
         monitor=None,
         dirname=dirname,
         f_params="generator.pt",
