@@ -13,6 +13,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+from sklearn.utils._param_validation import StrOptions, validate_params
 
 DATA_HOME_ENV = "SKLEARN_SGANOMALY_DATA"
 
@@ -203,6 +204,14 @@ _SPECS = {
 }
 
 
+_LOADER_PARAMS = {
+    "data_home": [str, os.PathLike, None],
+    "subset": [StrOptions(set(_IDX_FILES))],
+    "verify_checksum": ["boolean"],
+}
+
+
+@validate_params(_LOADER_PARAMS, prefer_skip_nested_validation=True)
 def load_mnist(
     data_home: str | os.PathLike | None = None,
     *,
@@ -212,6 +221,7 @@ def load_mnist(
     return _load_idx_pair("load_mnist", data_home, subset, verify_checksum)
 
 
+@validate_params(_LOADER_PARAMS, prefer_skip_nested_validation=True)
 def load_fashion_mnist(
     data_home: str | os.PathLike | None = None,
     *,
@@ -230,8 +240,6 @@ for _loader in (load_mnist, load_fashion_mnist):
 def _load_idx_pair(loader, data_home, subset, verify_checksum):
     spec = _SPECS[loader]
     name, subdir, checksums = spec["title"], spec["subdir"], spec["md5"]
-    if subset not in _IDX_FILES:
-        raise ValueError(f"subset must be 'train' or 'test', got {subset!r}.")
     files = _IDX_FILES[subset]
     folder = _find_data_folder(name, subdir, files, data_home)
     arrays = []

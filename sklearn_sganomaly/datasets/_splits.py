@@ -6,8 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.model_selection import train_test_split
+from sklearn.utils._param_validation import StrOptions, validate_params
 
 
+@validate_params(
+    {"protocol": [StrOptions({"official", "clean"})]},
+    prefer_skip_nested_validation=True,
+)
 def make_one_class_split(
     X,
     y,
@@ -98,8 +103,6 @@ def make_one_class_split(
     >>> X_tr.shape, X_te.shape, int(y_te.sum())
     ((1214, 1, 8, 8), (450, 1, 8, 8), 45)
     """
-    if protocol not in ("official", "clean"):
-        raise ValueError(f"protocol must be 'official' or 'clean', got {protocol!r}.")
     X, y = np.asarray(X), np.asarray(y)
     _check_xy(X, y, "X", "y")
     if (X_test is None) != (y_test is None):

@@ -8,8 +8,19 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
+from sklearn.utils._param_validation import Interval, validate_params
 
 
+@validate_params(
+    {
+        "n_normal": [Interval(Integral, 0, None, closed="left")],
+        "n_defect": [Interval(Integral, 0, None, closed="left")],
+        "image_size": [Interval(Integral, 8, None, closed="left")],
+        "n_channels": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_synthetic_defects(
     n_normal: int = 200,
     n_defect: int = 50,
@@ -74,14 +85,6 @@ uint8
     >>> bool(((data.X != data.X_clean).any(axis=1) == data.masks).all())
     True
     """
-    for name, value, low in (
-        ("n_normal", n_normal, 0),
-        ("n_defect", n_defect, 0),
-        ("image_size", image_size, 8),
-        ("n_channels", n_channels, 1),
-    ):
-        if not isinstance(value, Integral) or value < low:
-            raise ValueError(f"{name} must be an int >= {low}, got {value!r}.")
     if n_normal + n_defect == 0:
         raise ValueError("n_normal + n_defect must be positive, got 0 images.")
     if defect_size is None:
