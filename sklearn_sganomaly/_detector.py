@@ -407,7 +407,7 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         self._set_model(net, device)
         # In-sample, as PyOD's detectors: equal to decision_function(X).
         if self.anomaly_score == "official":
-            self._set_scores(None, self._score(data))
+            self._set_scores(None, self._official_scores(data))
         else:
             # The training features are the reference set and the training
             # scores' input alike: one pass of the discriminator gives both.
@@ -489,10 +489,13 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
             for epoch in self._snapshot_epochs()
         ]
 
+    def _official_scores(self, data):
+        return _finite(self._scoring_net().predict(data).astype(np.float64))
+
     def _score(self, data):
         """Scores of network input: an array, a tensor or a ``NetworkInput``."""
-        if getattr(self, "neighbours_", None) is None:
-            return _finite(self._scoring_net().predict(data).astype(np.float64))
+        if self.neighbours_ is None:
+            return self._official_scores(data)
         return _finite(self.neighbours_.score(self._features(data)))
 
     def decision_function(self, X):

@@ -272,3 +272,10 @@ def test_version_2_files_load_with_their_one_snapshot(images, tmp_path, monkeypa
     loaded = SkipGANomalyDetector.load(tmp_path / "v2.pt")
     assert loaded.feature_snapshot == "first"
     assert_array_equal(loaded.decision_function(images), det.decision_function(images))
+
+
+def test_warm_start_switched_to_the_official_score_scores_officially(images):
+    det = SkipGANomalyDetector(**FAST, random_state=0, warm_start=True).fit(images)
+    det.set_params(anomaly_score="official").fit(images)
+    assert det.neighbours_ is None
+    assert_array_equal(det.decision_scores_, det.decision_function(images))
