@@ -483,11 +483,7 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
 
     def _features(self, data):
         """Discriminator features of network input, one array per snapshot."""
-        net = self._scoring_net()
-        return [
-            net.discriminator_features(data, epoch=epoch)
-            for epoch in self._snapshot_epochs()
-        ]
+        return self._scoring_net().snapshot_features(data, self._snapshot_epochs())
 
     def _official_scores(self, data):
         return _finite(self._scoring_net().predict(data).astype(np.float64))

@@ -347,40 +347,54 @@ class SkipGANomalyNet(NeuralNet):
     def discriminator_features(self, X, *, epoch=None):
         """Discriminator features of network input ``X``, shape (n, latent_dim).
 
+        The features of one discriminator: ``snapshot_features(X, [epoch])``.
+        """
+        return self.snapshot_features(X, [epoch])[0]
+
+    def snapshot_features(self, X, epochs):
+        """Features of network input ``X`` under several discriminators.
+
         Parameters
         ----------
         X : array, tensor or ``NetworkInput``
-            Network input, scored one batch at a time.
-        epoch : int or None, default=None
-            Use the discriminator kept after this epoch (one of
-            ``SNAPSHOT_EPOCHS``); None uses the current one.
+            Network input, read and converted once, one batch at a time, for
+            all the discriminators.
+        epochs : sequence of int or None
+            For each, the discriminator kept after that epoch (one of
+            ``SNAPSHOT_EPOCHS``), or None for the current one.
 
         Returns
         -------
-        ndarray of float64 (float32 on MPS, which has no float64)
-            Computed in eval mode and, where the device allows, in float64: in
-            float32, convolution kernels chosen by batch size change the last
-            bits, and neighbour rankings must not depend on the batch a sample
-            is scored in.
+        list of ndarray of float64, shape (n, latent_dim), one per epoch
+            Float32 on MPS, which has no float64. Computed in eval mode and,
+            where the device allows, in float64: in float32, convolution kernels
+            chosen by batch size change the last bits, and neighbour rankings
+            must not depend on the batch a sample is scored in.
         """
-        if epoch is None:
-            module = self.discriminator_
-        else:
-            module = self.snapshot_discriminators_[str(epoch)]
         mps = torch.device(self.device).type == "mps"
         dtype = torch.float32 if mps else torch.float64
-        module = copy.deepcopy(module).to(dtype).eval()
-        features = []
+        modules = [
+            copy.deepcopy(
+                self.discriminator_
+                if epoch is None
+                else self.snapshot_discriminators_[str(epoch)]
+            )
+            .to(dtype)
+            .eval()
+            for epoch in epochs
+        ]
+        features = [[] for _ in modules]
         with torch.inference_mode():
             for batch in self.get_iterator(self.get_dataset(X), training=False):
                 x = self._input(batch).to(dtype)
-                # A copy: the features are a view that would keep each batch's
-                # whole output buffer alive.
-                features.append(module(x)[1].cpu().numpy().copy())
-        if not features:
+                for module, parts in zip(modules, features, strict=True):
+                    # A copy: the features are a view that would keep each
+                    # batch's whole output buffer alive.
+                    parts.append(module(x)[1].cpu().numpy().copy())
+        if not features or not features[0]:
             latent_dim = self.get_params_for("discriminator").get("latent_dim", 100)
-            return np.empty((0, latent_dim))
-        return np.concatenate(features).astype(np.float64)
+            return [np.empty((0, latent_dim)) for _ in modules]
+        return [np.concatenate(parts).astype(np.float64) for parts in features]
 
     def reconstruction_error_maps(self, X, *, size):
         """Squared reconstruction error per pixel, channel mean, resized to ``size``.
