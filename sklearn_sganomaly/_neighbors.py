@@ -51,17 +51,21 @@ class FeatureNeighbours:
         k = max(1, min(self.n_neighbors, len(features) - 1))
         self.reference_features_ = features
         self.n_neighbors_ = k
-        # One index serves both scores: LOF's own kneighbors gives the kNN
-        # distances. A tree computes each distance on its own; brute force
-        # expands |x - y|^2 into matrix products whose rounding depends on how
-        # many queries come together, and a sample's score must not.
+        # A tree computes each distance on its own; brute force expands
+        # |x - y|^2 into matrix products whose rounding depends on how many
+        # queries come together, and a sample's score must not.
         self.lof_ = LocalOutlierFactor(
             n_neighbors=k, novelty=True, algorithm=_TREE
         ).fit(features)
         # Leave-one-out: kneighbors() without X and LOF's negative_outlier_factor_
         # leave each reference out of its own neighbourhood, as for a new query.
+        distances, neighbours = self.lof_.kneighbors()
+        # What LOF keeps of the references, so that one tree query per sample
+        # gives both scores (score_samples would query the tree again).
+        self.k_distances_ = distances[:, -1]
+        self.reference_lrd_ = self._lrd(distances, neighbours)
         loo = {
-            "knn": self._log_mean(self.lof_.kneighbors()[0]),
+            "knn": self._log_mean(distances),
             "lof": np.log(-self.lof_.negative_outlier_factor_),
         }
         self.moments_ = {
@@ -69,35 +73,45 @@ class FeatureNeighbours:
         }
         return self
 
+    def _lrd(self, distances, neighbours):
+        """Local reachability density, as ``LocalOutlierFactor`` computes it."""
+        reach = np.maximum(distances, self.k_distances_[neighbours])
+        return 1.0 / (reach.mean(axis=1) + 1e-10)
+
     @staticmethod
     def _log_mean(distances):
         return np.log(np.maximum(distances.mean(axis=1), _TINY))
 
-    def _raw(self, name, features):
-        if name == "knn":
-            return self._log_mean(self.lof_.kneighbors(features)[0])
-        return np.log(-self.lof_.score_samples(features))
+    def _raw(self, features):
+        """Log kNN and log LOF scores of ``features``, from one tree query."""
+        distances, neighbours = self.lof_.kneighbors(features)
+        lof = np.mean(
+            self.reference_lrd_[neighbours] / self._lrd(distances, neighbours)[:, None],
+            axis=1,
+        )
+        return {"knn": self._log_mean(distances), "lof": np.log(lof)}
 
-    def _standardised(self, name, features):
-        mean, std = self.moments_[name]
-        return (self._raw(name, features) - mean) / std
+    def _standardised(self, raw):
+        return {
+            name: (raw[name] - mean) / std
+            for name, (mean, std) in self.moments_.items()
+        }
 
     def score(self, features):
         """Anomaly score of each row of ``features``; higher = more abnormal."""
-        features = np.asarray(features, dtype=np.float64)
+        raw = self._raw(np.asarray(features, dtype=np.float64))
         if self.method != "knn+lof":
-            return self._raw(self.method, features)
-        return self.standardised_score(features)
+            return raw[self.method]
+        return sum(self._standardised(raw).values())
 
     def standardised_score(self, features):
         """The score on the scale of the references' leave-one-out scores."""
-        features = np.asarray(features, dtype=np.float64)
+        standardised = self._standardised(
+            self._raw(np.asarray(features, dtype=np.float64))
+        )
         if self.method != "knn+lof":
-            return self._standardised(self.method, features)
-        total = np.zeros(len(features))
-        for name in self.moments_:
-            total += self._standardised(name, features)
-        return total
+            return standardised[self.method]
+        return sum(standardised.values())
 
 
 class SnapshotNeighbours:

@@ -196,10 +196,11 @@ def assert_ranks_equal(results):
 
 def assert_matches_single_process(parallel, single):
     np.testing.assert_allclose(parallel["history"], single["history"], rtol=RTOL)
-    # The default scores are sums of z-scores, some near 0: relative
-    # tolerance alone would ask for more than float32 training agrees to.
+    # The default scores are sums of z-scores, some near 0, of float32 image
+    # features divided by the references' small spread: relative tolerance
+    # alone would ask for more than float32 training and features agree to.
     np.testing.assert_allclose(
-        parallel["scores"], single["scores"], rtol=RTOL, atol=1e-5
+        parallel["scores"], single["scores"], rtol=RTOL, atol=1e-4
     )
     for name, state in single["state"].items():
         assert state.keys() == parallel["state"][name].keys()

@@ -207,12 +207,22 @@ def test_batch_size_set_after_fit_batches_every_scoring_loop(images):
     det = SkipGANomalyDetector(**FAST, random_state=0).fit(images)
     before = det.decision_function(images)
     det.set_params(batch_size=7)
-    sizes = []
-    for module in (det.net_.module_, det.net_.discriminator_):
-        module.register_forward_hook(lambda m, i, out: sizes.append(len(i[0])))
+    read, generated = [], []
+    iterator = det.net_.get_iterator
+
+    def recording_iterator(*args, **kwargs):
+        for batch in iterator(*args, **kwargs):
+            read.append(len(batch[0]))
+            yield batch
+
+    det.net_.get_iterator = recording_iterator
+    det.net_.module_.register_forward_hook(
+        lambda m, i, out: generated.append(len(i[0]))
+    )
     scores = det.decision_function(images[:20])
     det.anomaly_map(images[:20])
-    assert set(sizes) == {7, 6}
+    # Every loop reads batches of 7; the generator of anomaly_map sees them.
+    assert set(read) == set(generated) == {7, 6}
     np.testing.assert_array_equal(scores, before[:20])
 
 

@@ -5,6 +5,9 @@ before the input module, persistence and training-layer moves gave for the fits
 below (recipe unchanged since). On that machine the moved code reproduced them
 bit for bit; other CPUs may choose other float32 kernels, hence the tolerance,
 far below any change a moved line of preprocessing or training would make.
+Image features for the neighbour scores have since been computed in float32
+instead of float64 (for speed), which moves those scores by about 1e-5: they
+get a tolerance of 1e-4, still far below what a changed fit would give.
 """
 
 import json
@@ -43,4 +46,10 @@ def test_scores_for_a_fixed_seed_are_those_before_the_move(key):
         random_state=0,
         anomaly_score=score,
     ).fit(X)
-    assert_allclose(det.decision_function(X[:10]), BEFORE[key], rtol=1e-5, atol=1e-7)
+    float32_features = name == "images" and score != "official"
+    assert_allclose(
+        det.decision_function(X[:10]),
+        BEFORE[key],
+        rtol=1e-5,
+        atol=1e-4 if float32_features else 1e-7,
+    )

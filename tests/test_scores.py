@@ -89,6 +89,19 @@ def test_every_score_fits_and_scores_training_data_in_sample(anomaly_score, imag
     assert (det.neighbours_ is None) == (anomaly_score == "official")
 
 
+def test_image_features_do_not_depend_on_batch_size_or_position(images):
+    # Image features are float32, computed in fixed chunks: bit for bit the
+    # same whether a sample comes alone, first or last, in any batch size.
+    det = SkipGANomalyDetector(**FAST, random_state=0).fit(images)
+    many = np.concatenate([images, images[::-1] + 0.5, images[:30] * 0.9])
+    expected = det.decision_function(many)
+    for batch_size in (1, 7, 64, 200):
+        det.net_.set_params(batch_size=batch_size)
+        assert_array_equal(det.decision_function(many), expected)
+        assert_array_equal(det.decision_function(many[::-1]), expected[::-1])
+        assert_array_equal(det.decision_function(many[99:100]), expected[99:100])
+
+
 def test_official_score_is_the_nets_per_sample_score(images):
     det = SkipGANomalyDetector(**FAST, anomaly_score="official", random_state=0)
     det.fit(images)

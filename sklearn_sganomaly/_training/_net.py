@@ -20,7 +20,12 @@ from torch import nn
 
 from .._inputs import NetworkInput
 from .._losses import SkipGANomalyLoss
-from .._networks import Discriminator, UNetGenerator, init_dcgan_weights
+from .._networks import (
+    Discriminator,
+    UNetGenerator,
+    init_dcgan_weights,
+    is_image_shape,
+)
 from .._scoring import anomaly_score
 from ._callbacks import SNAPSHOT_EPOCHS, KeepSnapshotDiscriminators, _CountReinits
 from ._data import _as_data, _Batches, _Tensors
@@ -29,6 +34,9 @@ from ._devices import resolve_precision
 #: "g_first" is the official code since Dec 2019 (G step, then D step);
 #: "d_first" is the Aug 2019 release (D step first; the latent term trains D only).
 STEP_ORDERS = ("g_first", "d_first")
+# Samples per discriminator call when image features are computed for the
+# neighbour scores: fixed, so that no sample's features depend on batch_size.
+FEATURE_CHUNK = 64
 
 
 _EPOCH_TERMS = (
@@ -366,13 +374,17 @@ class SkipGANomalyNet(NeuralNet):
         Returns
         -------
         list of ndarray of float64, shape (n, latent_dim), one per epoch
-            Float32 on MPS, which has no float64. Computed in eval mode and,
-            where the device allows, in float64: in float32, convolution kernels
-            chosen by batch size change the last bits, and neighbour rankings
-            must not depend on the batch a sample is scored in.
+            Computed in eval mode, so that a sample's features, and so its
+            neighbours, do not depend on the other samples scored with it.
+            Images pass in float32 through chunks of ``FEATURE_CHUNK`` samples
+            (the last one padded), so every sample meets the same convolution
+            kernels whatever the batch size; tables pass in float64 (float32
+            on MPS, which has none), since matrix-product kernels round a row
+            differently by its position and by the number of rows.
         """
+        image = is_image_shape(tuple(self.get_params_for("module")["shape"]))
         mps = torch.device(self.device).type == "mps"
-        dtype = torch.float32 if mps else torch.float64
+        dtype = torch.float32 if image or mps else torch.float64
         modules = [
             copy.deepcopy(
                 self.discriminator_
@@ -384,13 +396,21 @@ class SkipGANomalyNet(NeuralNet):
             for epoch in epochs
         ]
         features = [[] for _ in modules]
+        batches = (
+            self._input(batch).to(dtype)
+            for batch in self.get_iterator(self.get_dataset(X), training=False)
+        )
+        chunks = (
+            _fixed_chunks(batches, FEATURE_CHUNK)
+            if image
+            else ((x, len(x)) for x in batches)
+        )
         with torch.inference_mode():
-            for batch in self.get_iterator(self.get_dataset(X), training=False):
-                x = self._input(batch).to(dtype)
+            for x, n_samples in chunks:
                 for module, parts in zip(modules, features, strict=True):
                     # A copy: the features are a view that would keep each
                     # batch's whole output buffer alive.
-                    parts.append(module(x)[1].cpu().numpy().copy())
+                    parts.append(module(x)[1][:n_samples].cpu().numpy().copy())
         if not features or not features[0]:
             latent_dim = self.get_params_for("discriminator").get("latent_dim", 100)
             return [np.empty((0, latent_dim)) for _ in modules]
@@ -461,3 +481,22 @@ def make_net(shape, *, width=64, latent_dim=100, seed=None, net_class=None, **pa
             "iterator_valid__generator": torch.Generator().manual_seed(seed),
         }
     return (net_class or SkipGANomalyNet)(UNetGenerator, **(defaults | params))
+
+
+def _fixed_chunks(batches, size):
+    """Regroup tensor batches into ``(chunk, n_samples)`` of exactly ``size`` rows.
+
+    The last chunk is padded with zeros; ``n_samples`` counts its real rows.
+    """
+    pending, n_pending = [], 0
+    for x in batches:
+        pending.append(x)
+        n_pending += len(x)
+        while n_pending >= size:
+            joined = torch.cat(pending)
+            yield joined[:size], size
+            pending, n_pending = [joined[size:]], n_pending - size
+    if n_pending:
+        joined = torch.cat(pending)
+        padding = joined.new_zeros((size - n_pending, *joined.shape[1:]))
+        yield torch.cat([joined, padding]), n_pending
