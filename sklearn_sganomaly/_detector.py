@@ -731,10 +731,42 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         >>> proba.shape, bool(proba[1, 1] > proba[0, 1])
         ((2, 2), True)
         """
-        # PyOD reads X.shape; lists and other array-likes have none.
-        if not hasattr(X, "shape"):
-            X = np.asarray(X)
-        return super().predict_proba(X, method, return_confidence)
+        return super().predict_proba(_as_array(X), method, return_confidence)
+
+    def predict_confidence(self, X):
+        """Confidence of each label under perturbed training sets (PyOD).
+
+        PyOD derives it from the share of training samples that the threshold
+        flags (Perini et al., 2020). After ``calibrate_threshold`` that share is
+        the calibrated threshold's, not ``contamination``.
+
+        Parameters
+        ----------
+        X : array-like
+            As for ``decision_function``.
+
+        Returns
+        -------
+        confidence : ndarray of shape (n_samples,)
+            Probability, in [0, 1], that the label stays the same.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_sganomaly import SkipGANomalyDetector
+        >>> X = np.random.RandomState(0).normal(size=(100, 3))
+        >>> det = SkipGANomalyDetector(epochs=2, width=8, random_state=0).fit(X)
+        >>> confidence = det.predict_confidence([[0.0, 0.0, 0.0], [6.0, 6.0, 6.0]])
+        >>> bool(np.all((confidence >= 0) & (confidence <= 1)))
+        True
+        """
+        check_is_fitted(self)
+        # PyOD reads the flagged share from labels_ when ``contamination`` is a
+        # thresholder object, and labels with its predict: one that applies
+        # threshold_ serves both. On a copy, so the detector is left unchanged.
+        view = copy.copy(self)
+        view.contamination = _ThresholdAt(self.threshold_)
+        return BaseDetector.predict_confidence(view, _as_array(X))
 
     def predict(self, X, return_confidence=False):
         """Label each sample: 1 for an outlier, 0 for an inlier (PyOD's convention).
@@ -762,10 +794,7 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         >>> det.predict([[0.0, 0.0, 0.0], [6.0, 6.0, 6.0]])
         array([0, 1])
         """
-        # PyOD reads X.shape for the confidence; lists have none.
-        if not hasattr(X, "shape"):
-            X = np.asarray(X)
-        return super().predict(X, return_confidence)
+        return super().predict(_as_array(X), return_confidence)
 
     def fit_predict(self, X, y=None):
         """Fit, then return the training data's labels, ``labels_``.
@@ -818,3 +847,18 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         True
         """
         return -self.decision_function(X)
+
+
+def _as_array(X):
+    # PyOD reads X.shape; lists and other array-likes have none.
+    return X if hasattr(X, "shape") else np.asarray(X)
+
+
+class _ThresholdAt:
+    """A PyOD thresholder object that flags scores above a fixed threshold."""
+
+    def __init__(self, threshold):
+        self.threshold = threshold
+
+    def predict(self, scores):
+        return (np.asarray(scores) > self.threshold).astype(int)

@@ -55,6 +55,25 @@ def test_pyod_prediction_methods(fitted_images, images):
     assert np.all((confidence >= 0) & (confidence <= 1))
 
 
+def test_confidence_follows_a_calibrated_threshold(table):
+    # Calibrated to flag a share c of the training data, the detector gives
+    # the confidence of the same fit with contamination=c (PyOD's formula
+    # with the flagged share), not that of its own contamination.
+    calibrated = SkipGANomalyDetector(**FAST, random_state=0).fit(table)
+    training = np.sort(calibrated.decision_scores_)
+    calibrated._set_threshold((training[-17] + training[-16]) / 2)
+    assert calibrated.labels_.mean() == 16 / len(table)
+    reference = SkipGANomalyDetector(
+        **FAST, random_state=0, contamination=16 / len(table)
+    ).fit(table)
+    np.testing.assert_array_equal(reference.labels_, calibrated.labels_)
+    np.testing.assert_allclose(
+        calibrated.predict_confidence(table), reference.predict_confidence(table)
+    )
+    _, confidence = calibrated.predict(table, return_confidence=True)
+    np.testing.assert_allclose(confidence, reference.predict_confidence(table))
+
+
 def test_image_forms_give_identical_scores(fitted_images, images):
     # Integer dtypes mean another picture (test_inputs.py, "dtype").
     expected = fitted_images.decision_function(images)
