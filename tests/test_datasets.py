@@ -322,8 +322,9 @@ def test_image_folder_without_ground_truth(mvtec):
 
 def test_image_folder_resize(mvtec):
     root, _ = mvtec
-    with pytest.warns(UserWarning, match="no mask file"):
+    with pytest.warns(UserWarning, match="no mask file") as record:
         data = load_image_folder(root, size=8)
+    assert record[0].filename == __file__  # the warning points at the caller
     assert data.X_train.shape == (3, 1, 8, 8)
     assert data.masks_test.shape == (4, 8, 8)
     with pytest.warns(UserWarning, match="no mask file"):
@@ -396,10 +397,11 @@ def test_image_folder_empty_train(mvtec):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"color_mode": "cmyk"}, "color_mode must be"),
-        ({"size": 0}, "size must be"),
+        ({"color_mode": "cmyk"}, "'color_mode' parameter"),
+        ({"size": 0}, "'size' parameter"),
         ({"size": (8, 8, 3)}, "size must be"),
-        ({"size": 2.5}, "size must be"),
+        ({"size": (8, 0)}, "size must be"),
+        ({"size": 2.5}, "'size' parameter"),
     ],
 )
 def test_image_folder_invalid_parameters(tmp_path, kwargs, message):
