@@ -37,14 +37,9 @@ from ._training import (
     STEP_ORDERS,
     DataParallelSkipGANomalyNet,
     data_parallel,
-    forked_rng,
-    holdout_split,
-    is_main_process,
     make_net,
     resolve_device,
-    resume_from_checkpoint,
-    stopped_early,
-    training_callbacks,
+    train,
 )
 
 __all__ = ["SkipGANomalyDetector"]
@@ -363,7 +358,7 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         )
         # Further training keeps the scaling learned first.
         scaling = self._input_scaling() if warm else None
-        scaling, data, train, valid = training_input(self, X, scaling, seed=seed)
+        scaling, data, train_data, valid = training_input(self, X, scaling, seed=seed)
         self._set_input_scaling(scaling)
         device = self.device_ if warm else resolve_device(self.device)
         shape = self.network_shape_ or (self.n_features_in_,)
@@ -372,38 +367,20 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
             net = copy.deepcopy(self.net_)
         else:
             net = self._build_net(
-                shape, device, seed, drop_last=len(train) > self.batch_size
+                shape, device, seed, drop_last=len(train_data) > self.batch_size
             )
-        # In data-parallel training only one process shows progress and writes
-        # checkpoints; the others would print the same lines and write the same
-        # files at the same time.
-        main = is_main_process()
-        net.set_params(
-            callbacks=training_callbacks(
-                verbose=self.verbose if main else 0,
-                patience=None if valid is None else self.n_iter_no_change,
-                checkpoint_dir=self.checkpoint_dir if main else None,
-                extra=copy.deepcopy(self.callbacks or []),
-            ),
-            train_split=None if valid is None else holdout_split(valid),
+        train(
+            net,
+            train_data,
+            valid,
+            epochs=self.epochs,
+            seed=seed,
+            warm_start=warm,
             verbose=self.verbose,
+            patience=self.n_iter_no_change,
+            checkpoint_dir=self.checkpoint_dir,
+            callbacks=copy.deepcopy(self.callbacks or []),
         )
-        with forked_rng(device, seed):
-            if not warm:
-                net.initialize()
-                resume_from_checkpoint(net, self.checkpoint_dir)
-            epochs_done = len(net.history)
-            target = epochs_done + self.epochs if warm else self.epochs
-            if target > epochs_done:
-                net.partial_fit(train, epochs=target - epochs_done)
-        if len(net.history) < target and not stopped_early(net):
-            # skorch ends training quietly on KeyboardInterrupt; a partly
-            # trained model must not pass for a fitted one.
-            raise KeyboardInterrupt(
-                f"fit was interrupted after {len(net.history) - epochs_done} of "
-                f"{target - epochs_done} epochs; the detector keeps its previous "
-                "state."
-            )
         self._set_model(net, device)
         # In-sample, as PyOD's detectors: equal to decision_function(X).
         if self.anomaly_score == "official":

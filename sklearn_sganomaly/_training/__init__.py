@@ -21,6 +21,7 @@ from ._callbacks import (
 from ._data import holdout_split
 from ._devices import PRECISIONS, forked_rng, resolve_device, resolve_precision
 from ._distributed import DataParallelSkipGANomalyNet, data_parallel, is_main_process
+from ._fit import train
 from ._net import STEP_ORDERS, SkipGANomalyNet, make_net
 
 __all__ = [
@@ -41,5 +42,6 @@ __all__ = [
     "resolve_precision",
     "resume_from_checkpoint",
     "stopped_early",
+    "train",
     "training_callbacks",
 ]
