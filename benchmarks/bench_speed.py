@@ -15,8 +15,10 @@ Sections (``--sections``):
   ours, medians over ``--steps`` steps after ``--warmup``, peak memory, ratios.
 - ``fit``: ``SkipGANomalyDetector.fit`` end to end versus the time spent inside
   ``train_step``, and fit time versus n_samples.
-- ``memory``: peak RSS growth while scoring many images, against the size of the
-  input and output arrays.
+- ``scoring``: ``decision_function`` on 640 images with each anomaly score
+  against the reference inference.
+- ``fit-ratio``: ``fit`` end to end (4 epochs of 640 images, its training-score
+  pass included) in fp32 and bf16 against the reference training loop.
 - ``quality``: ROC AUC in fp32 and bf16 on the digits one-class split of
   ``examples/digits_demo.py``.
 
@@ -470,6 +472,55 @@ def bench_scoring(args, device):
     return out
 
 
+def bench_fit_ratio(args, device):
+    """``fit`` end to end (its ``decision_scores_`` pass included) in fp32 and
+    bf16 against the reference training loop for the same epochs over the same
+    10 batches of images, interleaved repeats, medians and ratios."""
+    rng = np.random.RandomState(SEED)
+    n, bs = 10 * args.batch_size, args.batch_size
+    X = rng.uniform(0, 1, size=(n, 3, args.size, args.size)).astype(np.float32)
+    x_net = torch.from_numpy(X * 2 - 1)
+
+    def reference():
+        torch.manual_seed(SEED)
+        ref = Reference(x_net, bs, device, args.width)
+        for _ in range(args.fit_ratio_epochs * (n // bs)):
+            ref.train_step()
+
+    variants = {"reference training loop (official code)": reference}
+    for precision in args.precisions:
+        if precision == "bf16" and args.slow_bf16:
+            continue  # minutes per fit where bf16 is emulated; see "speed"
+        variants[f"fit, {precision}"] = functools.partial(
+            SkipGANomalyDetector(
+                epochs=args.fit_ratio_epochs,
+                batch_size=bs,
+                precision=precision,
+                width=args.width,
+                random_state=SEED,
+                device=device,
+            ).fit,
+            X,
+        )
+    seconds = {name: [] for name in variants}
+    for _ in range(args.fit_ratio_repeats):
+        for name, fit in variants.items():
+            seconds[name] += _timed_block(fit, 1, device)
+    reference_s = statistics.median(seconds["reference training loop (official code)"])
+    out = {}
+    for name, times in seconds.items():
+        median = statistics.median(times)
+        out[name] = {
+            "n_images": n,
+            "epochs": args.fit_ratio_epochs,
+            "seconds_median": median,
+            "ratio_to_reference": reference_s / median,
+            "repeats": len(times),
+        }
+        print(f"  {name}: {median:.2f} s, {reference_s / median:.2f}x", flush=True)
+    return out
+
+
 def bench_quality(args, device):
     """ROC AUC in fp32 and bf16 on the digits one-class split of the demo."""
     digits = load_digits()
@@ -519,8 +570,8 @@ def main(argv=None):
     parser.add_argument(
         "--sections",
         nargs="+",
-        default=["speed", "fit", "scoring"],
-        choices=["speed", "fit", "scoring", "quality"],
+        default=["speed", "fit", "scoring", "fit-ratio"],
+        choices=["speed", "fit", "scoring", "fit-ratio", "quality"],
     )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=64)
@@ -543,6 +594,8 @@ def main(argv=None):
     parser.add_argument("--fit-epochs", type=int, default=1)
     parser.add_argument("--scoring-epochs", type=int, default=9)
     parser.add_argument("--scoring-repeats", type=int, default=7)
+    parser.add_argument("--fit-ratio-epochs", type=int, default=4)
+    parser.add_argument("--fit-ratio-repeats", type=int, default=5)
     parser.add_argument("--digits", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--quality-epochs", type=int, default=15)
     parser.add_argument(
@@ -561,6 +614,7 @@ def main(argv=None):
         args.slow_steps, args.fit_sizes = 1, [32, 64]
         args.digits, args.quality_epochs = [0], 1
         args.scoring_epochs, args.scoring_repeats = 3, 1
+        args.fit_ratio_epochs, args.fit_ratio_repeats = 1, 1
     args.slow_bf16 = not _native_bf16(args.device)
     torch.set_num_threads(args.threads)
     result = {
@@ -573,6 +627,7 @@ def main(argv=None):
         "speed": bench_speed,
         "fit": bench_fit,
         "scoring": bench_scoring,
+        "fit-ratio": bench_fit_ratio,
         "quality": bench_quality,
     }
     for name in args.sections:
@@ -620,6 +675,10 @@ def _check_sane(result):
             assert res[key] > 0, (name, key)
     for row in result.get("fit", {}).get("scaling", []):
         assert 0 < row["fit_over_step_rate"] <= 1.0, row
+    for section in ("scoring", "fit-ratio"):
+        for name, res in result.get(section, {}).items():
+            assert np.isfinite(res["seconds_median"]), name
+            assert res["seconds_median"] > 0, name
     if "quality" in result:
         for precision in ("fp32", "bf16"):
             assert all(np.isfinite(result["quality"][precision]["auc"]))
