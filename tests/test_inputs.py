@@ -1,5 +1,9 @@
-"""Every reasonable input works; every unreasonable one fails clearly."""
+"""Every reasonable input works; every unreasonable one fails clearly; a memmap is
+read in place, never copied as a whole."""
 
+import subprocess
+import sys
+import textwrap
 import warnings
 
 import numpy as np
@@ -7,9 +11,12 @@ import pytest
 import scipy.sparse as sp
 import torch
 from conftest import FAST, save_as_version
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from sklearn_sganomaly import SkipGANomalyDetector
+from sklearn_sganomaly._inputs import learn_input
 
 
 def _images(n=20, shape=(1, 8, 8), seed=0):
@@ -297,3 +304,84 @@ def test_older_files_keep_the_scaling_of_their_fit_dtype(
         det.decision_function(pictures["uint8"]),
         rtol=1e-5,
     )
+
+
+def test_memmap_input_scores_like_an_array(images, tmp_path):
+    path = tmp_path / "images.uint8"
+    as_uint8 = images.astype(np.uint8)
+    mapped = np.memmap(path, dtype=np.uint8, mode="w+", shape=as_uint8.shape)
+    mapped[:] = as_uint8
+    mapped.flush()
+    mapped = np.memmap(path, dtype=np.uint8, mode="r", shape=as_uint8.shape)
+    from_disk = SkipGANomalyDetector(**FAST, random_state=0).fit(mapped)
+    in_memory = SkipGANomalyDetector(**FAST, random_state=0).fit(as_uint8)
+    assert_allclose(from_disk.decision_scores_, in_memory.decision_scores_, rtol=1e-5)
+    assert_allclose(
+        from_disk.decision_function(mapped),
+        in_memory.decision_function(as_uint8),
+        rtol=1e-5,
+    )
+
+
+@pytest.mark.parametrize("shape", [(2, 32, 32), (32, 32, 2)])
+def test_memmap_is_read_in_place_in_either_channel_layout(tmp_path, shape):
+    # No copy of the data, not even uint8: a channels-last memmap keeps its
+    # (H, W, C) rows on disk and they are reordered one batch at a time.
+    path = tmp_path / "images.uint8"
+    rng = np.random.RandomState(0)
+    mapped = np.memmap(path, dtype=np.uint8, mode="w+", shape=(16, *shape))
+    mapped[:] = rng.randint(0, 256, size=mapped.shape)
+    mapped.flush()
+    mapped = np.memmap(path, dtype=np.uint8, mode="r", shape=mapped.shape)
+    channels_first = mapped if shape[0] == 2 else mapped.transpose(0, 3, 1, 2)
+    det = SkipGANomalyDetector(**FAST, random_state=0)
+    in_memory = det.fit(np.asarray(channels_first))._network_input(channels_first)
+    for data in (learn_input(det, mapped)[1], det.fit(mapped)._network_input(mapped)):
+        assert np.shares_memory(data.X, mapped)
+        assert_array_equal(data[3:11].numpy(), in_memory[3:11].numpy())
+    # The part held out for early stopping keeps the row order too.
+    held_out = clone(det).set_params(validation_fraction=0.25, n_iter_no_change=1)
+    assert_array_equal(
+        clone(held_out).fit(mapped).decision_scores_,
+        clone(held_out).fit(np.asarray(channels_first)).decision_scores_,
+    )
+
+
+_PEAK_RSS_SCRIPT = textwrap.dedent(
+    """
+    import resource, sys
+    import numpy as np, torch
+    from sklearn_sganomaly import SkipGANomalyDetector
+
+    torch.set_num_threads(1)
+    path, n = sys.argv[1], int(sys.argv[2])
+    X = np.memmap(path, dtype=np.uint8, mode="r", shape=(n, 1, 32, 32))
+    params = dict(epochs=1, width=4, latent_dim=8, batch_size=256, device="cpu")
+    SkipGANomalyDetector(**params, random_state=0).fit(X[:512])  # warm up
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    det = SkipGANomalyDetector(**params, random_state=0).fit(X)
+    det.decision_function(X)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print((after - before) * 1024)
+    """
+)
+
+
+def test_memmap_fit_and_scoring_never_make_a_float32_copy(tmp_path):
+    n = 40_000
+    path = tmp_path / "images.uint8"
+    mapped = np.memmap(path, dtype=np.uint8, mode="w+", shape=(n, 1, 32, 32))
+    mapped[:] = np.random.RandomState(0).randint(0, 256, size=mapped.shape)
+    mapped.flush()
+    del mapped
+    result = subprocess.run(
+        [sys.executable, "-c", _PEAK_RSS_SCRIPT, str(path), str(n)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    growth = int(result.stdout.strip().splitlines()[-1])
+    float32_copy = n * 32 * 32 * 4
+    # Pages of the file that were read count in RSS (n * 1024 bytes); one
+    # float32 copy of the data would add four times that again.
+    assert growth < 0.5 * float32_copy, (growth, float32_copy)

@@ -1,4 +1,14 @@
-"""The skorch training net: optimizers, the G/D step (spec 6), re-init, scoring."""
+"""The skorch training net: optimizers, the G/D step (spec 6), re-init, scoring.
+
+The optimised step computes what the plain one computes. ``SkipGANomalyNet``'s
+"g_first" step runs the discriminator twice per step (on x and on G(x)) where the
+official step runs it three times, differentiates each loss only with respect to
+its own network, and steps fused Adam optimizers. These tests compare it with a
+straightforward official step: gradients, updated weights and BatchNorm running
+statistics. The running statistics of D are updated three times per step in
+both, as in the official code: the update of the shared forward on G(x) is
+applied twice.
+"""
 
 import copy
 
@@ -14,6 +24,7 @@ from sklearn_sganomaly._training import STEP_ORDERS
 
 DENSE = (5,)
 IMAGE = (1, 32, 32)
+W_ADV, W_CON, W_LAT = 1.5, 7.0, 3.0
 BATCH_TERMS = (
     "loss_d",
     "loss_adv",
@@ -431,3 +442,148 @@ def test_same_seeds_give_identical_scores():
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, _seeded_scores(1, 1))
     assert not np.array_equal(a, _seeded_scores(0, 2))
+
+
+# ---------------------------------------------------------------------------
+# The shared step, checked against a straightforward official step
+
+
+# An image net by default, with loss weights other than the defaults.
+def make_weighted_net(shape=IMAGE, **kwargs):
+    return tiny_net(
+        shape,
+        **{
+            "criterion__adversarial_weight": W_ADV,
+            "criterion__contextual_weight": W_CON,
+            "criterion__latent_weight": W_LAT,
+            **kwargs,
+        },
+    )
+
+
+def image_data(shape=IMAGE, n=8, seed=0):
+    return uniform_inputs(shape, n, seed)
+
+
+def official_bce(probability, target):
+    # The official Sigmoid + BCELoss, not the logits form the package uses.
+    return F.binary_cross_entropy(probability, torch.full_like(probability, target))
+
+
+def official_step(g, d, opt_g, opt_d, x):
+    """The official "g_first" step (spec 6): one G forward, three D forwards."""
+    fake = g(x)
+    logit_real, f_real = d(x)
+    logit_fake, f_fake = d(fake)
+    opt_g.zero_grad()
+    loss_g = (
+        W_ADV * official_bce(torch.sigmoid(logit_fake), 1.0)
+        + W_CON * F.l1_loss(fake, x)
+        + W_LAT * F.mse_loss(f_fake, f_real)
+    )
+    loss_g.backward(retain_graph=True)
+    grads_g = [p.grad.clone() for p in g.parameters()]
+    opt_g.step()
+    opt_d.zero_grad()
+    logit_fake, f_fake = d(fake.detach())
+    loss_d = (
+        official_bce(torch.sigmoid(logit_real), 1.0)
+        + official_bce(torch.sigmoid(logit_fake), 0.0)
+        + W_LAT * F.mse_loss(f_fake, f_real)
+    )
+    loss_d.backward()
+    grads_d = [p.grad.clone() for p in d.parameters()]
+    opt_d.step()
+    return grads_g, grads_d, loss_g.item(), loss_d.item()
+
+
+def _record_grads(net, monkeypatch):
+    seen = {}
+    for name, module, opt in (
+        ("g", net.module_, net.optimizer_),
+        ("d", net.discriminator_, net.optimizer_d_),
+    ):
+        step = opt.step
+
+        def wrapped(*args, name=name, module=module, step=step, **kwargs):
+            seen[name] = [p.grad.clone() for p in module.parameters()]
+            return step(*args, **kwargs)
+
+        monkeypatch.setattr(opt, "step", wrapped)
+    return seen
+
+
+def _assert_all_close(got, want, **tol):
+    assert len(got) == len(want)
+    for a, b in zip(got, want, strict=True):
+        torch.testing.assert_close(a, b, **tol)
+
+
+@pytest.mark.parametrize("shape", [DENSE, IMAGE])
+def test_shared_step_equals_the_official_step(shape, monkeypatch):
+    torch.manual_seed(0)
+    net = make_weighted_net(shape)
+    g, d = copy.deepcopy(net.module_), copy.deepcopy(net.discriminator_)
+    opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    seen = _record_grads(net, monkeypatch)
+    for seed in range(3):  # later steps also check the Adam state
+        x = torch.from_numpy(image_data(shape, seed=seed))
+        net.history.new_epoch()
+        net.history.new_batch()
+        net.train_step((x, None))
+        grads_g, grads_d, _, loss_d = official_step(g, d, opt_g, opt_d, x)
+
+        _assert_all_close(seen["g"], grads_g, rtol=1e-4, atol=1e-6)
+        _assert_all_close(seen["d"], grads_d, rtol=1e-4, atol=1e-6)
+        batch = net.history[-1, "batches", -1]
+        assert batch["loss_d"] == pytest.approx(loss_d, rel=1e-5)
+        _assert_all_close(list(net.module_.parameters()), list(g.parameters()))
+        _assert_all_close(list(net.discriminator_.parameters()), list(d.parameters()))
+        # Running statistics moved as after the official three D forwards.
+        _assert_all_close(list(net.discriminator_.buffers()), list(d.buffers()))
+        _assert_all_close(list(net.module_.buffers()), list(g.buffers()))
+
+
+def test_running_statistics_are_updated_three_times_per_step():
+    net = make_weighted_net(IMAGE)
+    norms = [
+        m for m in net.discriminator_.modules() if isinstance(m, torch.nn.BatchNorm2d)
+    ]
+    assert norms
+    net.history.new_epoch()
+    net.history.new_batch()
+    net.train_step((torch.from_numpy(image_data()), None))
+    assert all(int(m.num_batches_tracked) == 3 for m in norms)
+
+
+def test_adam_is_fused_by_default_and_can_be_unfused():
+    net = make_weighted_net()
+    assert net.optimizer_.defaults["fused"] is True
+    assert net.optimizer_d_.defaults["fused"] is True
+    net = make_weighted_net(optimizer__fused=False)
+    assert not net.optimizer_.defaults["fused"]
+
+
+# ---------------------------------------------------------------------------
+# Precision
+
+
+def test_bf16_trains_and_scores_finite():
+    X = image_data(n=16)
+    torch.manual_seed(0)
+    net = make_weighted_net(initialize=False, precision="bf16").fit(X)
+    assert net.precision_ == "bf16"
+    losses = [b["loss_d"] for b in net.history[-1, "batches"]]
+    assert np.all(np.isfinite(losses))
+    scores = net.predict(X)
+    assert scores.dtype == np.float32
+    assert np.all(np.isfinite(scores))
+
+
+def test_bf16_runs_the_forward_passes_in_bf16(monkeypatch):
+    seen = []
+    net = make_weighted_net(precision="bf16")
+    net.module_.register_forward_hook(lambda m, i, out: seen.append(out.dtype))
+    net.predict(image_data())
+    assert seen == [torch.bfloat16]
