@@ -94,6 +94,11 @@ class _StagedCheckpoint(Checkpoint):
             self.dirname = final
         names = sorted(os.listdir(staging), key=lambda name: name == self.f_history)
         for name in names:
+            # On disk before the move, so that a power cut cannot leave a
+            # moved but empty file in place of the previous checkpoint.
+            with open(os.path.join(staging, name), "rb") as file:
+                os.fsync(file.fileno())
+        for name in names:
             os.replace(os.path.join(staging, name), os.path.join(final, name))
 
 
