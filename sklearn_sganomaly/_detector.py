@@ -162,7 +162,8 @@ class SkipGANomalyDetector(OutlierMixin, BaseDetector):
         Anomaly scores of the training data (higher = more abnormal).
     threshold_ : float
         Score above which a sample is an outlier: the ``1 - contamination``
-        quantile of ``decision_scores_``.
+        quantile of ``decision_scores_``, or the one ``calibrate_threshold``
+        set.
     labels_ : ndarray of shape (n_samples,)
         Training labels, 1 for outliers and 0 for inliers.
     neighbours_ : object or None
