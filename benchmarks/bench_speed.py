@@ -255,6 +255,27 @@ def _timed_block(fn, n, device):
     return times
 
 
+def _interleaved(variants, repeats, device, **row):
+    """Time each variant once per repeat, in turn; medians and their ratio to
+    the first variant's (the reference), with ``row`` added to each entry."""
+    seconds = {name: [] for name in variants}
+    for _ in range(repeats):
+        for name, run in variants.items():
+            seconds[name] += _timed_block(run, 1, device)
+    reference_s = statistics.median(next(iter(seconds.values())))
+    out = {}
+    for name, times in seconds.items():
+        median = statistics.median(times)
+        out[name] = {
+            **row,
+            "seconds_median": median,
+            "ratio_to_reference": reference_s / median,
+            "repeats": len(times),
+        }
+        print(f"  {name}: {median:.2f} s, {reference_s / median:.2f}x", flush=True)
+    return out
+
+
 # ---------------------------------------------------------------------------
 # Sections
 
@@ -453,23 +474,7 @@ def bench_scoring(args, device):
         variants[f"decision_function, {label}"] = functools.partial(
             det.decision_function, X
         )
-    seconds = {name: [] for name in variants}
-    for _ in range(args.scoring_repeats):
-        for name, score in variants.items():
-            seconds[name] += _timed_block(score, 1, device)
-    reference_s = statistics.median(seconds["reference inference (official code)"])
-    out = {}
-    for name, times in seconds.items():
-        median = statistics.median(times)
-        out[name] = {
-            "n_images": n,
-            "seconds_median": median,
-            "img_per_s": n / median,
-            "ratio_to_reference": reference_s / median,
-            "repeats": len(times),
-        }
-        print(f"  {name}: {median:.2f} s, {reference_s / median:.2f}x", flush=True)
-    return out
+    return _interleaved(variants, args.scoring_repeats, device, n_images=n)
 
 
 def bench_fit_ratio(args, device):
@@ -502,23 +507,13 @@ def bench_fit_ratio(args, device):
             ).fit,
             X,
         )
-    seconds = {name: [] for name in variants}
-    for _ in range(args.fit_ratio_repeats):
-        for name, fit in variants.items():
-            seconds[name] += _timed_block(fit, 1, device)
-    reference_s = statistics.median(seconds["reference training loop (official code)"])
-    out = {}
-    for name, times in seconds.items():
-        median = statistics.median(times)
-        out[name] = {
-            "n_images": n,
-            "epochs": args.fit_ratio_epochs,
-            "seconds_median": median,
-            "ratio_to_reference": reference_s / median,
-            "repeats": len(times),
-        }
-        print(f"  {name}: {median:.2f} s, {reference_s / median:.2f}x", flush=True)
-    return out
+    return _interleaved(
+        variants,
+        args.fit_ratio_repeats,
+        device,
+        n_images=n,
+        epochs=args.fit_ratio_epochs,
+    )
 
 
 def bench_quality(args, device):
