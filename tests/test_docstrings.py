@@ -34,8 +34,12 @@ def _public_objects():
         ("sklearn_sganomaly.plotting.LossCurveDisplay", plotting.LossCurveDisplay),
     ]:
         objects[path] = cls
-        # Methods the class defines itself (inherited ones are other libraries').
-        for name, member in vars(cls).items():
+        # Methods the class or the library's own mixins define (inherited ones
+        # are other libraries').
+        own = [k for k in cls.__mro__ if k.__module__.startswith("sklearn_sganomaly")]
+        for name, member in {
+            k: v for c in own[::-1] for k, v in vars(c).items()
+        }.items():
             if not name.startswith("_") and (
                 inspect.isfunction(member) or isinstance(member, classmethod)
             ):
