@@ -294,8 +294,8 @@ def make_skipganomaly(seed, budget, device, callbacks=None):
     seed and the device are set."""
     defaults = SkipGANomalyDetector().get_params()
     params = {"width": budget["width"], "random_state": seed, "device": device}
-    for key in ("epochs", "batch_size"):
-        if budget[key] != defaults[key]:
+    for key in ("epochs", "batch_size", "precision"):
+        if key in budget and budget[key] != defaults[key]:
             params[key] = budget[key]
     if callbacks is not None:
         params["callbacks"] = callbacks
@@ -306,7 +306,7 @@ class SnapshotViews(Callback):
     """Store what the candidate scores need after the snapshot epochs.
 
     For the training images (the neighbour scores' reference) and the test
-    images: the discriminator features (float64, eval mode, as the estimator
+    images: the discriminator features (eval mode, as the estimator
     computes them) and the per-sample reconstruction error R and feature error
     L of the official score. Written to ``{folder}/e{epoch}.npz``, not kept on
     the callback, which the detector copies at fit.
@@ -869,6 +869,13 @@ def parse_args(argv=None):
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="cpu")
     parser.add_argument(
+        "--precision",
+        choices=["auto", "fp32", "bf16"],
+        default="auto",
+        help="the detector's precision (auto: its default); bf16 runs go to "
+        "their own --out and --cache",
+    )
+    parser.add_argument(
         "--data-home",
         default=os.environ.get("SKLEARN_SGANOMALY_DATA", str(DEFAULT_DATA)),
     )
@@ -917,6 +924,9 @@ def main(argv=None):
             "epochs": args.epochs,
             "batch_size": args.batch_size,
         }
+    if args.precision != "auto":
+        # Only then: runs cached without this key keep matching the budget.
+        budget["precision"] = args.precision
     tmp = None
     if args.smoke:
         tmp = tempfile.TemporaryDirectory()
