@@ -19,9 +19,6 @@ Sections (``--sections``):
   against the reference inference.
 - ``fit-ratio``: ``fit`` end to end (4 epochs of 640 images, its training-score
   pass included) in fp32 and bf16 against the reference training loop.
-- ``quality``: ROC AUC in fp32 and bf16 on the digits one-class split of
-  ``examples/digits_demo.py``.
-
 ``--smoke`` runs every section with a few steps on tiny sizes (for CI: it checks
 that the benchmark runs and gives finite, positive numbers, not speed targets).
 Results are written as JSON to ``benchmarks/results/``.
@@ -41,9 +38,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from _common import RSSPeak, machine_info
-from sklearn.datasets import load_digits
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import train_test_split
 from torch import nn
 
 from sklearn_sganomaly import SkipGANomalyDetector
@@ -516,49 +510,6 @@ def bench_fit_ratio(args, device):
     )
 
 
-def bench_quality(args, device):
-    """ROC AUC in fp32 and bf16 on the digits one-class split of the demo."""
-    digits = load_digits()
-    images = digits.images[:, None]
-    out = {"digits": args.digits, "epochs": args.quality_epochs, "batch_size": 16}
-    out |= {"fp32": {"auc": []}, "bf16": {"auc": []}}
-    # Digit by digit, so that a cut-short run still compares both precisions.
-    for digit in args.digits:
-        for precision in ("fp32", "bf16"):
-            normal = images[digits.target == digit]
-            train, test_normal = train_test_split(
-                normal, test_size=0.5, random_state=SEED
-            )
-            X_test = np.concatenate([test_normal, images[digits.target != digit]])
-            y_test = np.r_[
-                np.zeros(len(test_normal)), np.ones(len(X_test) - len(test_normal))
-            ]
-            start = time.perf_counter()
-            det = SkipGANomalyDetector(
-                epochs=args.quality_epochs,
-                batch_size=16,
-                random_state=SEED,
-                precision=precision,
-                device=device,
-                width=args.quality_width,
-            ).fit(train)
-            auc = roc_auc_score(y_test, det.decision_function(X_test))
-            print(
-                f"  {precision} digit {digit}: AUC {auc:.4f} "
-                f"({time.perf_counter() - start:.0f} s)",
-                flush=True,
-            )
-            out[precision]["auc"].append(auc)
-            if args.partial:
-                pathlib.Path(args.partial).write_text(json.dumps(out, indent=2))
-    for precision in ("fp32", "bf16"):
-        out[precision]["mean_auc"] = float(np.mean(out[precision]["auc"]))
-    out["max_abs_diff"] = float(
-        np.max(np.abs(np.subtract(out["fp32"]["auc"], out["bf16"]["auc"])))
-    )
-    return out
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="a few steps, for CI")
@@ -566,13 +517,12 @@ def main(argv=None):
         "--sections",
         nargs="+",
         default=["speed", "fit", "scoring", "fit-ratio"],
-        choices=["speed", "fit", "scoring", "fit-ratio", "quality"],
+        choices=["speed", "fit", "scoring", "fit-ratio"],
     )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--size", type=int, default=32)
     parser.add_argument("--width", type=int, default=64, help="ngf = ndf")
-    parser.add_argument("--quality-width", type=int, default=64)
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--block", type=int, default=5)
@@ -591,23 +541,17 @@ def main(argv=None):
     parser.add_argument("--scoring-repeats", type=int, default=7)
     parser.add_argument("--fit-ratio-epochs", type=int, default=4)
     parser.add_argument("--fit-ratio-repeats", type=int, default=5)
-    parser.add_argument("--digits", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--quality-epochs", type=int, default=15)
     parser.add_argument(
         "--device", default="cuda" if torch.cuda.is_available() else "cpu"
-    )
-    parser.add_argument(
-        "--partial", default=None, help="JSON file updated after each quality fit"
     )
     parser.add_argument("--out", default=None, help="JSON file (default: results/)")
     args = parser.parse_args(argv)
     if args.smoke:
         args.batch_size, args.steps, args.warmup, args.block = 8, 2, 1, 1
-        args.width = args.quality_width = 4
+        args.width = 4
         # Two threads on tiny convolutions stall for seconds on a busy machine.
         args.threads = 1
         args.slow_steps, args.fit_sizes = 1, [32, 64]
-        args.digits, args.quality_epochs = [0], 1
         args.scoring_epochs, args.scoring_repeats = 3, 1
         args.fit_ratio_epochs, args.fit_ratio_repeats = 1, 1
     args.slow_bf16 = not _native_bf16(args.device)
@@ -623,7 +567,6 @@ def main(argv=None):
         "fit": bench_fit,
         "scoring": bench_scoring,
         "fit-ratio": bench_fit_ratio,
-        "quality": bench_quality,
     }
     for name in args.sections:
         print(f"[{name}]", flush=True)
@@ -674,9 +617,6 @@ def _check_sane(result):
         for name, res in result.get(section, {}).items():
             assert np.isfinite(res["seconds_median"]), name
             assert res["seconds_median"] > 0, name
-    if "quality" in result:
-        for precision in ("fp32", "bf16"):
-            assert all(np.isfinite(result["quality"][precision]["auc"]))
 
 
 if __name__ == "__main__":
