@@ -590,7 +590,8 @@ def is_current(run):
     if saved is None:
         return False
     now = default_params(SkipGANomalyDetector())
-    ignored = {"width", "random_state", "device", "epochs", "batch_size"}
+    # Set by the budget, which load_runs and resuming compare on their own.
+    ignored = {"width", "random_state", "device", "epochs", "batch_size", "precision"}
     return all(saved.get(k) == v for k, v in now.items() if k not in ignored)
 
 
