@@ -126,7 +126,8 @@ class SkipGANomalyDetector(PyODOutputs, OutlierMixin, BaseDetector):
     precision : {"auto", "fp32", "bf16"}, default="auto"
         Arithmetic of the forward passes: "bf16" runs them under bfloat16
         autocast (weights, optimizer state and losses stay float32). "auto"
-        is fp32: bf16 is opt-in until its effect on the scores is measured.
+        is fp32: bf16 is opt-in until its effect on the scores is measured on
+        more than one data set (on digits it was within 0.0001 ROC AUC).
     validation_fraction : float in (0, 1) or None, default=None
         Share of the training data held out to stop training early: after each
         epoch the mean "official" anomaly score of the held-out samples
