@@ -149,3 +149,14 @@ def default_params(det):
     params.pop("callbacks")
     return {k: v if isinstance(v, (int, float, str, bool, type(None))) else str(v)
             for k, v in params.items()}  # fmt: skip
+
+
+# The training options the quality benchmarks try next to the defaults, fixed
+# before any of them was run: estimator parameters set on top of the defaults.
+TRAINING_OPTIONS = {
+    "skip dropout 0.5": {"skip_dropout": 0.5},
+    "synthetic-AUC early stopping": {
+        "validation_fraction": 0.1,
+        "validation_scoring": "synthetic_auc",
+    },
+}

@@ -37,6 +37,7 @@ from ._training import (
     SNAPSHOT_EPOCHS,
     STEP_ORDERS,
     DataParallelSkipGANomalyNet,
+    SyntheticAnomalyAUC,
     data_parallel,
     make_net,
     resolve_device,
@@ -105,6 +106,12 @@ class SkipGANomalyDetector(PyODOutputs, OutlierMixin, BaseDetector):
     score_weight : float, default=0.9
         Weight of the reconstruction error in the "official" anomaly score; the
         feature error gets ``1 - score_weight``.
+    skip_dropout : float in [0, 1), default=0.0
+        A training option against over-generalisation: the probability that
+        a skip connection of the generator is cut for a training sample, so
+        that it learns to reconstruct from its bottleneck instead of copying
+        the input through the skips. Scoring always uses all skips. 0 is the
+        paper's network.
     width : int, default=64
         Width of the first layer of both networks (``ngf = ndf`` of the paper).
     latent_dim : int, default=100
@@ -135,6 +142,15 @@ class SkipGANomalyDetector(PyODOutputs, OutlierMixin, BaseDetector):
         ``history_``) is computed, training stops once it has not improved for
         ``n_iter_no_change`` epochs, and the generator and discriminator of the
         best epoch are restored. None trains for ``epochs`` epochs on all data.
+    validation_scoring : {"mean_score", "synthetic_auc"}, default="mean_score"
+        Criterion of early stopping. "mean_score": the mean "official" score
+        of the held-out samples, lower is better. "synthetic_auc": the ROC AUC
+        of the held-out samples against synthetic anomalies made from them (a
+        patch of another held-out image pasted in, or 30 % of another
+        held-out row's features swapped in), both scored by their kNN
+        distance to the training data in the current discriminator's
+        features; higher is better (``valid_synthetic_auc`` in
+        ``history_``). Used with ``validation_fraction``.
     n_iter_no_change : int, default=5
         Patience of early stopping, in epochs; used with ``validation_fraction``.
     warm_start : bool, default=False
@@ -245,6 +261,7 @@ class SkipGANomalyDetector(PyODOutputs, OutlierMixin, BaseDetector):
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "feature_snapshot": [StrOptions({"all", "first", "last"})],
         "score_weight": [Interval(Real, 0, 1, closed="both")],
+        "skip_dropout": [Interval(Real, 0, 1, closed="left")],
         "width": [Interval(Integral, 1, None, closed="left")],
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
         "image_shape": [tuple, list, None],
@@ -253,6 +270,7 @@ class SkipGANomalyDetector(PyODOutputs, OutlierMixin, BaseDetector):
         "device": [str, torch.device],
         "precision": [StrOptions({"auto", "fp32", "bf16"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+        "validation_scoring": [StrOptions({"mean_score", "synthetic_auc"})],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "warm_start": ["boolean"],
         "checkpoint_dir": [str, os.PathLike, None],
@@ -275,6 +293,7 @@ class SkipGANomalyDetector(PyODOutputs, OutlierMixin, BaseDetector):
         n_neighbors=5,
         feature_snapshot="all",
         score_weight=0.9,
+        skip_dropout=0.0,
         width=64,
         latent_dim=100,
         image_shape=None,
@@ -283,6 +302,7 @@ class SkipGANomalyDetector(PyODOutputs, OutlierMixin, BaseDetector):
         device="auto",
         precision="auto",
         validation_fraction=None,
+        validation_scoring="mean_score",
         n_iter_no_change=5,
         warm_start=False,
         checkpoint_dir=None,
@@ -303,6 +323,7 @@ class SkipGANomalyDetector(PyODOutputs, OutlierMixin, BaseDetector):
         self.n_neighbors = n_neighbors
         self.feature_snapshot = feature_snapshot
         self.score_weight = score_weight
+        self.skip_dropout = skip_dropout
         self.width = width
         self.latent_dim = latent_dim
         self.image_shape = image_shape
@@ -311,6 +332,7 @@ class SkipGANomalyDetector(PyODOutputs, OutlierMixin, BaseDetector):
         self.device = device
         self.precision = precision
         self.validation_fraction = validation_fraction
+        self.validation_scoring = validation_scoring
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
         self.checkpoint_dir = checkpoint_dir
@@ -372,6 +394,11 @@ class SkipGANomalyDetector(PyODOutputs, OutlierMixin, BaseDetector):
             net = self._build_net(
                 shape, device, seed, drop_last=len(train_data) > self.batch_size
             )
+        validation = None
+        if valid is not None and self.validation_scoring == "synthetic_auc":
+            validation = SyntheticAnomalyAUC(
+                train_data, valid, n_neighbors=self.n_neighbors, seed=seed
+            )
         train(
             net,
             train_data,
@@ -381,6 +408,7 @@ class SkipGANomalyDetector(PyODOutputs, OutlierMixin, BaseDetector):
             warm_start=warm,
             verbose=self.verbose,
             patience=self.n_iter_no_change,
+            validation=validation,
             checkpoint_dir=self.checkpoint_dir,
             callbacks=copy.deepcopy(self.callbacks or []),
         )
@@ -438,6 +466,7 @@ class SkipGANomalyDetector(PyODOutputs, OutlierMixin, BaseDetector):
             step_order=self.step_order,
             precision=self.precision,
             score_weight=self.score_weight,
+            module__skip_dropout=self.skip_dropout,
             # BatchNorm cannot train on a trailing batch of one sample.
             iterator_train__drop_last=drop_last,
             device=device,

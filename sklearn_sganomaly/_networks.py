@@ -123,6 +123,11 @@ class UNetGenerator(nn.Module):
         Channels of the first encoder level (``ngf`` in the official code). The
         convolutional encoder doubles it per level up to ``8 * width``; the dense
         encoder halves it over three levels.
+    skip_dropout : float in [0, 1), default=0.0
+        In training only, the probability that a skip connection is cut for a
+        sample (its tensor zeroed, the kept ones scaled by ``1 / (1 - p)``), so
+        that the decoder cannot rely on copying the input through the skips.
+        0 is the paper's network.
 
     Notes
     -----
@@ -133,8 +138,11 @@ class UNetGenerator(nn.Module):
     and only the output layer has a bias.
     """
 
-    def __init__(self, shape: tuple[int, ...], width: int = 64) -> None:
+    def __init__(
+        self, shape: tuple[int, ...], width: int = 64, skip_dropout: float = 0.0
+    ) -> None:
         super().__init__()
+        self.skip_dropout = skip_dropout
         image = is_image_shape(shape)
         levels = _image_levels(shape, width) if image else _dense_levels(width)
         n_levels = len(levels)
@@ -176,8 +184,15 @@ class UNetGenerator(nn.Module):
             h = layer(h)
         h = self.up[-1](F.relu(h))
         for layer, skip in zip(self.up[-2::-1], reversed(skips), strict=True):
-            h = layer(F.relu(torch.cat([skip, h], dim=1)))
+            h = layer(F.relu(torch.cat([self._cut(skip), h], dim=1)))
         return torch.tanh(h)
+
+    def _cut(self, skip: torch.Tensor) -> torch.Tensor:
+        if not self.training or not self.skip_dropout:
+            return skip
+        # One draw per sample and skip: the whole tensor is kept or zeroed.
+        keep = skip.new_ones((len(skip),) + (1,) * (skip.dim() - 1))
+        return skip * F.dropout(keep, self.skip_dropout, training=True)
 
 
 class Discriminator(nn.Module):

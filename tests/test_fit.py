@@ -325,3 +325,67 @@ def test_keyboard_interrupt_leaves_previous_or_unfitted_state(
         np.testing.assert_array_equal(det.decision_function(images), before)
     else:
         assert not hasattr(det, "net_")
+
+
+def test_skip_dropout_is_used_in_training_and_saved(images, tmp_path):
+    detector = SkipGANomalyDetector(**FAST, skip_dropout=0.5, random_state=0)
+    detector.fit(images)
+    plain = SkipGANomalyDetector(**FAST, random_state=0).fit(images)
+    assert detector.net_.module_.skip_dropout == 0.5
+    # Same seed, same initial weights: only the cut skips differ.
+    assert not np.allclose(detector.decision_scores_, plain.decision_scores_, rtol=1e-4)
+    detector.save(tmp_path / "model.pt")
+    loaded = SkipGANomalyDetector.load(tmp_path / "model.pt")
+    assert loaded.skip_dropout == 0.5
+    assert_array_equal(loaded.decision_function(images), detector.decision_scores_)
+
+
+@pytest.mark.parametrize("data", ["images", "table"])
+def test_synthetic_auc_early_stopping_keeps_the_best_epochs_networks(
+    request, data, monkeypatch
+):
+    from sklearn_sganomaly._training import _proxy
+
+    # The criterion's values are scripted; what is tested is how training acts
+    # on them: stop after n_iter_no_change worse epochs, restore the best.
+    scripted = iter([0.6, 0.9, 0.7, 0.5, 0.95, 0.4])
+    monkeypatch.setattr(_proxy, "roc_auc_score", lambda *a: next(scripted))
+
+    class _KeepStates(Callback):
+        def initialize(self):
+            self.states_ = []
+            return self
+
+        def on_epoch_end(self, net, **kwargs):
+            self.states_.append(
+                {k: v.clone() for k, v in net.discriminator_.state_dict().items()}
+            )
+
+    keep = _KeepStates()
+    detector = SkipGANomalyDetector(
+        **{**FAST, "epochs": 6},
+        validation_fraction=0.25,
+        validation_scoring="synthetic_auc",
+        n_iter_no_change=2,
+        callbacks=[("keep", keep)],
+        random_state=0,
+    ).fit(request.getfixturevalue(data))
+    assert detector.history_[:, "valid_synthetic_auc"] == [0.6, 0.9, 0.7, 0.5]
+    assert detector.history_[:, "valid_synthetic_auc_best"] == [
+        True, True, False, False,
+    ]  # fmt: skip
+    states = dict(detector.net_.callbacks_)["keep"].states_
+    for name, value in detector.net_.discriminator_.state_dict().items():
+        assert torch.equal(value, states[1][name]), name
+
+
+def test_synthetic_auc_is_measured_on_held_out_rows(table):
+    detector = SkipGANomalyDetector(
+        **{**FAST, "epochs": 2},
+        validation_fraction=0.25,
+        validation_scoring="synthetic_auc",
+        random_state=0,
+    ).fit(table)
+    aucs = detector.history_[:, "valid_synthetic_auc"]
+    assert len(aucs) == 2
+    assert all(0.0 <= auc <= 1.0 for auc in aucs)

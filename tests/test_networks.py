@@ -513,3 +513,32 @@ def test_dcgan_init_on_a_trained_discriminator_keeps_buffers():
     for k, v in d.named_buffers():
         assert torch.equal(v, buffers[k]), k
     assert any(not torch.equal(v, params[k]) for k, v in d.named_parameters())
+
+
+@pytest.mark.parametrize("shape", [(1, 32, 32), (6,)])
+def test_skip_dropout_leaves_eval_mode_and_p0_training_unchanged(shape):
+    torch.manual_seed(0)
+    plain = UNetGenerator(shape, width=4)
+    cut = UNetGenerator(shape, width=4, skip_dropout=0.5)
+    cut.load_state_dict(plain.state_dict())
+    x = torch.randn(6, *shape)
+    with torch.no_grad():
+        torch.testing.assert_close(cut.eval()(x), plain.eval()(x), rtol=0, atol=0)
+        plain.train()
+        state = torch.get_rng_state()
+        plain(x)
+        # p = 0 draws nothing: the paper's network trains as without the option.
+        assert torch.equal(torch.get_rng_state(), state)
+
+
+@pytest.mark.parametrize("skip_shape", [(64, 3, 4, 4), (64, 5)])
+def test_skip_dropout_keeps_or_cuts_a_whole_skip_per_sample(skip_shape):
+    g = UNetGenerator((6,), width=4, skip_dropout=0.25).train()
+    torch.manual_seed(0)
+    out = g._cut(torch.ones(skip_shape))
+    per_sample = out.flatten(1)
+    kept = per_sample[:, 0] > 0
+    # Each sample's skip is all zero or all 1 / (1 - p), both seen in 64 draws.
+    assert torch.equal(per_sample[kept], torch.full_like(per_sample[kept], 4 / 3))
+    assert torch.equal(per_sample[~kept], torch.zeros_like(per_sample[~kept]))
+    assert 0 < int((~kept).sum()) < 64

@@ -23,6 +23,7 @@ from ._devices import PRECISIONS, forked_rng, resolve_device, resolve_precision
 from ._distributed import DataParallelSkipGANomalyNet, data_parallel, is_main_process
 from ._fit import train
 from ._net import STEP_ORDERS, SkipGANomalyNet, make_net
+from ._proxy import SyntheticAnomalyAUC, synthetic_anomalies
 
 __all__ = [
     "PRECISIONS",
@@ -32,6 +33,7 @@ __all__ = [
     "KeepSnapshotDiscriminators",
     "SkipGANomalyNet",
     "StopOnNonFiniteLoss",
+    "SyntheticAnomalyAUC",
     "checkpoint",
     "data_parallel",
     "forked_rng",
@@ -42,6 +44,7 @@ __all__ = [
     "resolve_precision",
     "resume_from_checkpoint",
     "stopped_early",
+    "synthetic_anomalies",
     "train",
     "training_callbacks",
 ]

@@ -118,7 +118,9 @@ def checkpoint(dirname):
     )
 
 
-def training_callbacks(*, verbose, patience=None, checkpoint_dir=None, extra=()):
+def training_callbacks(
+    *, verbose, patience=None, validation=None, checkpoint_dir=None, extra=()
+):
     """The callbacks ``fit`` adds to the net's defaults, in the order they run.
 
     Parameters
@@ -127,8 +129,11 @@ def training_callbacks(*, verbose, patience=None, checkpoint_dir=None, extra=())
         From 1 on, a progress bar per epoch (the loss table is skorch's
         ``PrintLog``, a default callback).
     patience : int or None
-        Early stopping on ``valid_loss`` after this many epochs without
-        improvement, restoring both networks of the best epoch; None disables it.
+        Early stopping after this many epochs without improvement, restoring
+        both networks of the best epoch; None disables it.
+    validation : skorch callback or None
+        Records the early-stopping criterion under its ``name`` (higher is
+        better) and ``name + "_best"``; None stops on ``valid_loss``.
     checkpoint_dir : path or None
         Save networks, optimizers and history there after every epoch.
     extra : sequence of skorch callbacks or (name, callback) pairs
@@ -138,12 +143,19 @@ def training_callbacks(*, verbose, patience=None, checkpoint_dir=None, extra=())
     if verbose:
         callbacks.append(("progress_bar", ProgressBar()))
     if patience is not None:
+        monitor, lower_is_better = "valid_loss", True
+        if validation is not None:
+            callbacks.append((validation.name, validation))
+            monitor, lower_is_better = validation.name, False
+        stopping = EarlyStopping(
+            monitor=monitor,
+            lower_is_better=lower_is_better,
+            patience=patience,
+            sink=print if verbose else noop,
+        )
         callbacks += [
-            (
-                "early_stopping",
-                EarlyStopping(patience=patience, sink=print if verbose else noop),
-            ),
-            ("restore_best", _RestoreBestModules()),
+            ("early_stopping", stopping),
+            ("restore_best", _RestoreBestModules(monitor + "_best")),
         ]
     if checkpoint_dir is not None:
         callbacks.append(("checkpoint", checkpoint(checkpoint_dir)))

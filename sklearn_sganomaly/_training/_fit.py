@@ -22,6 +22,7 @@ def train(
     warm_start=False,
     verbose=0,
     patience=None,
+    validation=None,
     checkpoint_dir=None,
     callbacks=(),
 ):
@@ -31,8 +32,10 @@ def train(
     checkpoint in ``checkpoint_dir`` if there is one, and trains until its
     history holds ``epochs`` epochs; a warm-started net trains ``epochs`` more.
     With ``valid`` (held-out data), training stops after ``patience`` epochs
-    without improvement and keeps the best epoch's networks. ``callbacks`` come
-    after the library's own.
+    without improvement and keeps the best epoch's networks; the criterion is
+    the mean anomaly score of ``valid``, or the one the ``validation`` callback
+    records (see ``training_callbacks``). ``callbacks`` come after the
+    library's own.
 
     Raises
     ------
@@ -49,6 +52,7 @@ def train(
         callbacks=training_callbacks(
             verbose=verbose if main else 0,
             patience=None if valid is None else patience,
+            validation=validation,
             checkpoint_dir=checkpoint_dir if main else None,
             extra=callbacks,
         ),

@@ -1,0 +1,218 @@
+"""One-class ROC AUC of SkipGANomalyDetector's training options.
+
+Each option of ``_common.TRAINING_OPTIONS`` (skip dropout; early stopping on the
+ROC AUC of held-out training normals against synthetic anomalies made from
+them) is fitted on exactly the splits, budget and seeds of
+``bench_quality.py`` (same training and test images), with every other
+parameter at its default. Per run: the ROC AUC of ``decision_function`` (the
+default score), of the paper's score from the same fit, and the epochs trained.
+
+The summary sets each option next to the default row and the PyOD peers of the
+same runs, read from ``quality-cpu-runs``, over the runs both cover. The choice
+between the default and the options is made without the test split of the data
+set it is reported on: leave one data set out, pick the configuration with the
+best mean over the other two, report it on the one left out.
+
+Runs are cached one JSON file per run (``training-options-cpu-runs/<option>/``),
+so an interrupted benchmark resumes. ``--summary-only`` rebuilds the summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import re
+import time
+
+import numpy as np
+import torch
+from _common import PEERS, TRAINING_OPTIONS, default_params, machine_info
+from bench_quality import (
+    DATASETS,
+    DEFAULT_DATA,
+    FULL_BUDGET,
+    RESULTS,
+    SG_DEFAULT,
+    load_data,
+    make_skipganomaly,
+    one_class_split,
+    run_key,
+)
+from sklearn.metrics import roc_auc_score
+
+DEFAULT_OUT = RESULTS / "training-options-cpu.json"
+QUALITY_RUNS = RESULTS / "quality-cpu-runs"
+
+
+def _slug(option):
+    return re.sub(r"[^a-z0-9]+", "-", option.lower()).strip("-")
+
+
+def _best_epoch(history):
+    """The epoch early stopping kept, or None without early stopping."""
+    best = [i + 1 for i, h in enumerate(history) if h.get("valid_synthetic_auc_best")]
+    return best[-1] if best else None
+
+
+def run_option(option, data, dataset, anomaly_class, seed, device):
+    X_tr, X_te, y_te, _ = one_class_split(data, anomaly_class, seed, FULL_BUDGET)
+    det = make_skipganomaly(seed, FULL_BUDGET, device)
+    det.set_params(**TRAINING_OPTIONS[option])
+    start = time.perf_counter()
+    det.fit(X_tr)
+    fit_s = time.perf_counter() - start
+    official = det.net_.predict(det._network_input(X_te)).astype(np.float64)
+    history = det.history_
+    return {
+        "option": option,
+        "dataset": dataset,
+        "anomaly_class": int(anomaly_class),
+        "seed": int(seed),
+        "budget": FULL_BUDGET,
+        "auroc": {
+            SG_DEFAULT: float(roc_auc_score(y_te, det.decision_function(X_te))),
+            "paper's score": float(roc_auc_score(y_te, official)),
+        },
+        "epochs_trained": len(history),
+        "best_epoch": _best_epoch(history),
+        "valid_synthetic_auc": [h.get("valid_synthetic_auc") for h in history],
+        "fit_s": fit_s,
+        "default_params": default_params(det),
+        "machine": machine_info(),
+    }
+
+
+def load_option_runs(cache):
+    runs = {}
+    for path in sorted(cache.glob("*/*.json")):
+        run = json.loads(path.read_text())
+        if run["budget"] == FULL_BUDGET:
+            runs.setdefault(run["option"], {})[path.stem] = run
+    return runs
+
+
+def summarize(option_runs):
+    """Per data set: option, default and peers over the runs every option covers."""
+    quality = {p.stem: json.loads(p.read_text()) for p in QUALITY_RUNS.glob("*.json")}
+    summary = {}
+    for dataset in DATASETS:
+        keys = set(k for k in quality if k.startswith(dataset + "-class"))
+        for runs in option_runs.values():
+            keys &= set(runs)
+        keys = sorted(keys)
+        if not keys:
+            continue
+        rows = {SG_DEFAULT: [quality[k]["auroc"][SG_DEFAULT] for k in keys]}
+        for option, runs in option_runs.items():
+            rows[f"Skip-GANomaly, {option}"] = [
+                runs[k]["auroc"][SG_DEFAULT] for k in keys
+            ]
+        for peer in PEERS:
+            rows[peer] = [quality[k]["auroc"][peer] for k in keys]
+        summary[dataset] = {
+            "n_runs": len(keys),
+            "runs": keys,
+            "seeds": sorted({quality[k]["seed"] for k in keys}),
+            "classes": sorted({quality[k]["anomaly_class"] for k in keys}),
+            "mean": {name: float(np.mean(v)) for name, v in rows.items()},
+            "epochs_trained_mean": {
+                option: float(np.mean([runs[k]["epochs_trained"] for k in keys]))
+                for option, runs in option_runs.items()
+            },
+        }
+    return summary
+
+
+def leave_one_dataset_out(summary):
+    """For each data set: the configuration chosen on the others, and its result."""
+    configs = [SG_DEFAULT] + [
+        name for name in next(iter(summary.values()))["mean"] if ", " in name
+    ]
+    out = {}
+    for held_out in summary:
+        others = [d for d in summary if d != held_out]
+        if not others:
+            continue
+        chosen = max(
+            configs, key=lambda c: np.mean([summary[d]["mean"][c] for d in others])
+        )
+        out[held_out] = {
+            "chosen_on": others,
+            "chosen": chosen,
+            "auroc": summary[held_out]["mean"][chosen],
+            "default_auroc": summary[held_out]["mean"][SG_DEFAULT],
+        }
+    return out
+
+
+def markdown(summary):
+    names = list(next(iter(summary.values()))["mean"])
+    lines = ["| mean ROC AUC | " + " | ".join(
+        f"{d} ({s['n_runs']} runs, seeds {', '.join(map(str, s['seeds']))})"
+        for d, s in summary.items()) + " |"]  # fmt: skip
+    lines.append("|---|" + "---:|" * len(summary))
+    for name in names:
+        cells = [f"{s['mean'][name]:.3f}" for s in summary.values()]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--options", nargs="+", choices=list(TRAINING_OPTIONS),
+                        default=list(TRAINING_OPTIONS))  # fmt: skip
+    parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=DATASETS)
+    parser.add_argument("--classes", nargs="+", type=int, default=list(range(10)))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--data-home", default=str(DEFAULT_DATA))
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--out", default=str(DEFAULT_OUT))
+    parser.add_argument("--summary-only", action="store_true")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    out = pathlib.Path(args.out)
+    cache = out.with_name(out.stem + "-runs")
+    loaded = {}
+    # Seed by seed, so that the runs finished first cover every data set.
+    for seed in [] if args.summary_only else args.seeds:
+        for dataset in args.datasets:
+            for anomaly_class in args.classes:
+                for option in args.options:
+                    key = run_key(dataset, anomaly_class, seed)
+                    path = cache / _slug(option) / f"{key}.json"
+                    if path.exists():
+                        continue
+                    if dataset not in loaded:
+                        loaded[dataset] = load_data(dataset, args.data_home)
+                    run = run_option(option, loaded[dataset], dataset, anomaly_class,
+                                     seed, args.device)  # fmt: skip
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    partial = path.with_suffix(".tmp")
+                    partial.write_text(json.dumps(run, indent=1))
+                    partial.replace(path)
+                    print(f"{option} {key} ({run['fit_s']:.0f} s, "
+                          f"{run['epochs_trained']} epochs): "
+                          f"{run['auroc'][SG_DEFAULT]:.3f}", flush=True)  # fmt: skip
+    summary = summarize(load_option_runs(cache))
+    if not summary:
+        print("no runs yet")
+        return None
+    result = {
+        "description": __doc__.split("\n\n")[0],
+        "protocol": __doc__.split("\n\n")[1],
+        "options": TRAINING_OPTIONS,
+        "machine": machine_info(),
+        "summary": summary,
+        "leave_one_dataset_out": leave_one_dataset_out(summary),
+    }
+    out.write_text(json.dumps(result, indent=1))
+    print(markdown(summary))
+    print(json.dumps(result["leave_one_dataset_out"], indent=1))
+    print(f"wrote {out}")
+    return result
+
+
+if __name__ == "__main__":
+    main()
