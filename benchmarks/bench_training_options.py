@@ -16,6 +16,8 @@ best mean over the other two, report it on the one left out.
 
 Runs are cached one JSON file per run (``training-options-cpu-runs/<option>/``),
 so an interrupted benchmark resumes. ``--summary-only`` rebuilds the summary.
+``--smoke`` fits each option once with tiny settings in a temporary folder
+(seconds; for CI).
 """
 
 from __future__ import annotations
@@ -24,17 +26,25 @@ import argparse
 import json
 import pathlib
 import re
+import tempfile
 import time
 
 import numpy as np
 import torch
-from _common import PEERS, TRAINING_OPTIONS, default_params, machine_info
+from _common import (
+    NO_TRAINING_OPTION,
+    PEERS,
+    TRAINING_OPTIONS,
+    default_params,
+    machine_info,
+)
 from bench_quality import (
     DATASETS,
     DEFAULT_DATA,
     FULL_BUDGET,
     RESULTS,
     SG_DEFAULT,
+    SMOKE_BUDGET,
     load_data,
     make_skipganomaly,
     one_class_split,
@@ -58,10 +68,10 @@ def _best_epoch(history):
     return best[-1] if best else None
 
 
-def run_option(option, data, dataset, anomaly_class, seed, device):
-    X_tr, X_te, y_te, _ = one_class_split(data, anomaly_class, seed, FULL_BUDGET)
-    det = make_skipganomaly(seed, FULL_BUDGET, device)
-    det.set_params(**TRAINING_OPTIONS[option])
+def run_option(option, data, dataset, anomaly_class, seed, device, budget):
+    X_tr, X_te, y_te, _ = one_class_split(data, anomaly_class, seed, budget)
+    det = make_skipganomaly(seed, budget, device)
+    det.set_params(**(NO_TRAINING_OPTION | TRAINING_OPTIONS[option]))
     start = time.perf_counter()
     det.fit(X_tr)
     fit_s = time.perf_counter() - start
@@ -72,7 +82,7 @@ def run_option(option, data, dataset, anomaly_class, seed, device):
         "dataset": dataset,
         "anomaly_class": int(anomaly_class),
         "seed": int(seed),
-        "budget": FULL_BUDGET,
+        "budget": budget,
         "auroc": {
             SG_DEFAULT: float(roc_auc_score(y_te, det.decision_function(X_te))),
             "paper's score": float(roc_auc_score(y_te, official)),
@@ -89,18 +99,15 @@ def run_option(option, data, dataset, anomaly_class, seed, device):
 def _without_options(run):
     """Whether a quality run trained with none of the training options on."""
     params = run["skipganomaly"]["default_params"]
-    return all(
-        params.get(key) in (None, 0.0, "mean_score")
-        for option in TRAINING_OPTIONS.values()
-        for key in option
-    )
+    # Runs from before a parameter existed trained as its no-option value.
+    return all(params.get(k, v) == v for k, v in NO_TRAINING_OPTION.items())
 
 
-def load_option_runs(cache):
+def load_option_runs(cache, budget):
     runs = {}
     for path in sorted(cache.glob("*/*.json")):
         run = json.loads(path.read_text())
-        if run["budget"] == FULL_BUDGET:
+        if run["budget"] == budget:
             runs.setdefault(run["option"], {})[path.stem] = run
     return runs
 
@@ -189,8 +196,15 @@ def main(argv=None):
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", default=str(DEFAULT_OUT))
     parser.add_argument("--summary-only", action="store_true")
+    parser.add_argument("--smoke", action="store_true", help="tiny CI run")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    budget = FULL_BUDGET
+    tmp = None
+    if args.smoke:
+        tmp = tempfile.TemporaryDirectory()
+        budget, args.out = SMOKE_BUDGET, str(pathlib.Path(tmp.name) / "smoke.json")
+        args.datasets, args.classes, args.seeds = ["digits"], [0], [0]
     out = pathlib.Path(args.out)
     cache = out.with_name(out.stem + "-runs")
     loaded = {}
@@ -206,7 +220,7 @@ def main(argv=None):
                     if dataset not in loaded:
                         loaded[dataset] = load_data(dataset, args.data_home)
                     run = run_option(option, loaded[dataset], dataset, anomaly_class,
-                                     seed, args.device)  # fmt: skip
+                                     seed, args.device, budget)  # fmt: skip
                     path.parent.mkdir(parents=True, exist_ok=True)
                     partial = path.with_suffix(".tmp")
                     partial.write_text(json.dumps(run, indent=1))
@@ -214,7 +228,14 @@ def main(argv=None):
                     print(f"{option} {key} ({run['fit_s']:.0f} s, "
                           f"{run['epochs_trained']} epochs): "
                           f"{run['auroc'][SG_DEFAULT]:.3f}", flush=True)  # fmt: skip
-    summary = summarize(load_option_runs(cache))
+    if args.smoke:
+        runs = [r for option in load_option_runs(cache, budget).values()
+                for r in option.values()]  # fmt: skip
+        assert len(runs) == len(args.options), runs
+        assert all(np.isfinite(list(r["auroc"].values())).all() for r in runs)
+        tmp.cleanup()
+        return runs
+    summary = summarize(load_option_runs(cache, budget))
     if not summary:
         print("no runs yet")
         return None
