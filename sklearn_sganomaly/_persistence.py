@@ -213,8 +213,10 @@ def read_detector(cls, path, device):
     """The fitted detector of class ``cls`` that ``write_detector`` wrote."""
     metadata, tensors = read_model_file(path)
     fitted = metadata["fitted"]
-    # Files of format version 1 predate the anomaly_score parameter.
-    detector = cls(**({"anomaly_score": "official"} | metadata["params"]))
+    # Parameters added later, with the value the files written before them
+    # trained with: version 1 predates anomaly_score, version 3 skip_dropout.
+    earlier = {"anomaly_score": "official", "skip_dropout": 0.0}
+    detector = cls(**(earlier | metadata["params"]))
     image_shape = fitted["image_shape_"] and tuple(fitted["image_shape_"])
     resolved = resolve_device(device)
     shape = network_shape(image_shape) or (fitted["n_features_in_"],)

@@ -7,7 +7,7 @@ import joblib
 import numpy as np
 import pytest
 import torch
-from conftest import FAST
+from conftest import FAST, save_as_version
 
 from sklearn_sganomaly import SkipGANomalyDetector
 from sklearn_sganomaly._persistence import FORMAT_VERSION
@@ -146,3 +146,19 @@ def test_saving_into_a_missing_directory_names_it(fitted_table, tmp_path):
     missing = tmp_path / "no-such-dir"
     with pytest.raises(FileNotFoundError, match=r"no-such-dir.*does not exist"):
         fitted_table.save(missing / "model.pt")
+
+
+def test_files_from_before_skip_dropout_load_as_trained(
+    fitted_table, tmp_path, monkeypatch
+):
+    def before_training_options(metadata, tensors):
+        params = dict(metadata["params"])
+        del params["skip_dropout"], params["validation_scoring"]
+        return metadata | {"params": params}, tensors
+
+    save_as_version(fitted_table, tmp_path / "v3.pt", 3, before_training_options,
+                    monkeypatch)  # fmt: skip
+    loaded = SkipGANomalyDetector.load(tmp_path / "v3.pt")
+    # Whatever the default is now, such a model was trained with every skip.
+    assert loaded.skip_dropout == 0.0
+    assert loaded.validation_scoring == "mean_score"
