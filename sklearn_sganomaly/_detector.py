@@ -106,12 +106,12 @@ class SkipGANomalyDetector(PyODOutputs, OutlierMixin, BaseDetector):
     score_weight : float, default=0.9
         Weight of the reconstruction error in the "official" anomaly score; the
         feature error gets ``1 - score_weight``.
-    skip_dropout : float in [0, 1), default=0.0
-        A training option against over-generalisation: the probability that
-        a skip connection of the generator is cut for a training sample, so
-        that it learns to reconstruct from its bottleneck instead of copying
-        the input through the skips. Scoring always uses all skips. 0 is the
-        paper's network.
+    skip_dropout : float in [0, 1), default=0.5
+        Probability that a skip connection of the generator is cut for a
+        training sample, so that it learns to reconstruct from its bottleneck
+        instead of copying the input through the skips (against
+        over-generalisation; chosen without the test split, see the user
+        guide). Scoring always uses all skips. 0 trains the paper's network.
     width : int, default=64
         Width of the first layer of both networks (``ngf = ndf`` of the paper).
     latent_dim : int, default=100
@@ -293,7 +293,7 @@ class SkipGANomalyDetector(PyODOutputs, OutlierMixin, BaseDetector):
         n_neighbors=5,
         feature_snapshot="all",
         score_weight=0.9,
-        skip_dropout=0.0,
+        skip_dropout=0.5,
         width=64,
         latent_dim=100,
         image_shape=None,
