@@ -8,8 +8,9 @@ parameter at its default. Per run: the ROC AUC of ``decision_function`` (the
 default score), of the paper's score from the same fit, and the epochs trained.
 
 The summary sets each option next to the default row and the PyOD peers of the
-same runs, read from ``quality-cpu-runs`` (those trained with no option on),
-over the runs both cover. The choice
+same runs, read from ``quality-cpu-runs`` (those trained with no option on;
+``--baseline-commit`` reads them as they were at a commit), over the runs both
+cover. The choice
 between the default and the options is made without the test split of the data
 set it is reported on: leave one data set out, pick the configuration with the
 best mean over the other two, report it on the one left out.
@@ -26,6 +27,7 @@ import argparse
 import json
 import pathlib
 import re
+import subprocess
 import tempfile
 import time
 
@@ -52,6 +54,7 @@ from bench_quality import (
 )
 from sklearn.metrics import roc_auc_score
 
+HERE = pathlib.Path(__file__).parent
 DEFAULT_OUT = RESULTS / "training-options-cpu.json"
 QUALITY_RUNS = RESULTS / "quality-cpu-runs"
 # The default score with the paper's training: the quality runs without options.
@@ -112,13 +115,37 @@ def load_option_runs(cache, budget):
     return runs
 
 
-def summarize(option_runs):
-    """Per data set: option, default and peers over the runs every option covers."""
-    quality = {
-        p.stem: run
-        for p in QUALITY_RUNS.glob("*.json")
-        if _without_options(run := json.loads(p.read_text()))
-    }
+def baseline_runs(commit=None):
+    """The quality runs trained with no option, by run key.
+
+    From ``quality-cpu-runs`` as it is, or as it was at git ``commit`` (once
+    the default itself trains with an option, its runs there are replaced).
+    """
+    if commit is None:
+        texts = {p.stem: p.read_text() for p in QUALITY_RUNS.glob("*.json")}
+    else:
+        folder = QUALITY_RUNS.relative_to(HERE.parent).as_posix()
+        git = ["git", "-C", str(HERE.parent)]
+        names = subprocess.run(
+            [*git, "ls-tree", "--name-only", commit, folder + "/"],
+            capture_output=True, text=True, check=True,
+        ).stdout.split()  # fmt: skip
+        texts = {
+            pathlib.PurePosixPath(name).stem: subprocess.run(
+                [*git, "show", f"{commit}:{name}"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            for name in names
+            if name.endswith(".json")
+        }
+    runs = {key: json.loads(text) for key, text in texts.items()}
+    return {key: run for key, run in runs.items() if _without_options(run)}
+
+
+def summarize(option_runs, quality):
+    """Per data set: option, baseline and peers over the runs every option covers."""
     summary = {}
     for dataset in DATASETS:
         keys = set(k for k in quality if k.startswith(dataset + "-class"))
@@ -196,6 +223,11 @@ def main(argv=None):
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", default=str(DEFAULT_OUT))
     parser.add_argument("--summary-only", action="store_true")
+    parser.add_argument(
+        "--baseline-commit",
+        default=None,
+        help="read the runs without options from quality-cpu-runs at this commit",
+    )
     parser.add_argument("--smoke", action="store_true", help="tiny CI run")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -235,7 +267,8 @@ def main(argv=None):
         assert all(np.isfinite(list(r["auroc"].values())).all() for r in runs)
         tmp.cleanup()
         return runs
-    summary = summarize(load_option_runs(cache, budget))
+    quality = baseline_runs(args.baseline_commit)
+    summary = summarize(load_option_runs(cache, budget), quality)
     if not summary:
         print("no runs yet")
         return None
@@ -245,6 +278,8 @@ def main(argv=None):
         "options": TRAINING_OPTIONS,
         "machine": machine_info(),
         "summary": summary,
+        "baseline_runs": "quality-cpu-runs"
+        + (f" at commit {args.baseline_commit}" if args.baseline_commit else ""),
         "leave_one_dataset_out": leave_one_dataset_out(summary),
     }
     out.write_text(json.dumps(result, indent=1))
