@@ -44,6 +44,7 @@ from bench_quality import (
     DATASETS,
     DEFAULT_DATA,
     FULL_BUDGET,
+    HERE,
     RESULTS,
     SG_DEFAULT,
     SMOKE_BUDGET,
@@ -54,7 +55,6 @@ from bench_quality import (
 )
 from sklearn.metrics import roc_auc_score
 
-HERE = pathlib.Path(__file__).parent
 DEFAULT_OUT = RESULTS / "training-options-cpu.json"
 QUALITY_RUNS = RESULTS / "quality-cpu-runs"
 # The default score with the paper's training: the quality runs without options.
