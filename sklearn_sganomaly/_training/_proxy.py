@@ -94,9 +94,13 @@ class SyntheticAnomalyAUC(Callback):
         return self
 
     def on_epoch_end(self, net, **kwargs):
-        reference = net.discriminator_features(self.reference_)
+        # One discriminator pass for references and probes alike.
+        features = net.discriminator_features(
+            torch.cat([self.reference_, self.probes_])
+        )
+        reference, probes = np.split(features, [len(self.reference_)])
         neighbours = FeatureNeighbours("knn", self.n_neighbors).fit(reference)
-        scores = neighbours.score(net.discriminator_features(self.probes_))
+        scores = neighbours.score(probes)
         auc = float(roc_auc_score(self.labels_, scores))
         earlier = [row.get(self.name, -np.inf) for row in net.history[:-1]]
         net.history.record(self.name, auc)
