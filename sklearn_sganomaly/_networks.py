@@ -63,35 +63,58 @@ def _dense_levels(width: int) -> list[int]:
 
 
 class _Conv2d(nn.Conv2d):
-    """4x4/stride 2/padding 1 convolution, as a matrix product on 2x2 inputs.
+    """4x4/stride 2/padding 1 convolution, as matrix products on 2x2 and 4x4 inputs.
 
-    On a 2x2 input (the U-Net bottleneck) only the central 2x2 kernel taps meet
-    real pixels; the rest meet padding. One matrix product over those taps gives
-    the same output and gradients far faster than CPU convolution kernels manage
-    for this shape. Parameters and state dict are those of ``nn.Conv2d``.
+    CPU convolution kernels run far below their usual speed on the few pixels
+    at the bottom of the U-Net. On a 2x2 input (the bottleneck) only the
+    central 2x2 kernel taps meet real pixels, the rest meet padding, so one
+    matrix product over those taps gives the output; on a 4x4 input the
+    product runs over the unfolded 4x4 windows. Same output and gradients up
+    to rounding; parameters and state dict are those of ``nn.Conv2d``.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[-2:] != (2, 2):
+        size = tuple(x.shape[-2:])
+        if size == (2, 2):
+            taps = self.weight[:, :, 1:3, 1:3].flatten(1)
+            return F.linear(x.flatten(1), taps, self.bias)[..., None, None]
+        if size != (4, 4):
             return super().forward(x)
-        taps = self.weight[:, :, 1:3, 1:3].flatten(1)
-        return F.linear(x.flatten(1), taps, self.bias)[..., None, None]
+        windows = F.unfold(x, 4, padding=1, stride=2)  # (batch, C_in * 16, 4)
+        out = (self.weight.flatten(1) @ windows).unflatten(-1, (2, 2))
+        return _add_bias(out, self.bias)
 
 
 class _ConvTranspose2d(nn.ConvTranspose2d):
-    """4x4/stride 2/padding 1 transposed convolution, as a matrix product on 1x1.
+    """4x4/stride 2/padding 1 transposed convolution, as matrix products on 1x1
+    and 2x2 inputs.
 
     The mirror of ``_Conv2d``: from a 1x1 input each of the four output pixels
-    is produced by one central kernel tap.
+    is produced by one central kernel tap; from a 2x2 input one matrix product
+    gives every pixel's 4x4 patch, which ``fold`` sums into the 4x4 output (in
+    float32, so that overlapping taps round once, as in a convolution kernel).
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        if x.shape[-2:] != (1, 1):
-            return super().forward(x)
+        size = tuple(x.shape[-2:])
         n_out = self.weight.shape[1]
-        taps = self.weight[:, :, 1:3, 1:3].flatten(1)
-        out = (x.flatten(1) @ taps).view(len(x), n_out, 2, 2)
-        return out if self.bias is None else out + self.bias[:, None, None]
+        if size == (1, 1):
+            taps = self.weight[:, :, 1:3, 1:3].flatten(1)
+            out = (x.flatten(1) @ taps).view(len(x), n_out, 2, 2)
+        elif size == (2, 2):
+            # (batch, C_out * 16, 4): each input pixel's 4x4 output patch.
+            patches = self.weight.flatten(1).t() @ x.flatten(2)
+            out = F.fold(patches.float(), (4, 4), 4, padding=1, stride=2)
+            out = out.to(patches.dtype)
+        else:
+            return super().forward(x)
+        return _add_bias(out, self.bias)
+
+
+def _add_bias(out: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    # In the output's dtype, as a convolution adds it: under autocast a
+    # float32 bias would otherwise promote a bf16 output.
+    return out if bias is None else out + bias.to(out.dtype)[:, None, None]
 
 
 def _down(n_in: int, n_out: int, *, norm: bool, image: bool) -> nn.Module:

@@ -383,8 +383,13 @@ def _grads(out, *tensors, seed=1):
 
 @pytest.mark.parametrize(
     ("layer", "reference", "size", "out_size"),
-    [(_Conv2d, F.conv2d, 2, 1), (_ConvTranspose2d, F.conv_transpose2d, 1, 2)],
-    ids=["conv", "conv-transpose"],
+    [
+        (_Conv2d, F.conv2d, 2, 1),
+        (_Conv2d, F.conv2d, 4, 2),
+        (_ConvTranspose2d, F.conv_transpose2d, 1, 2),
+        (_ConvTranspose2d, F.conv_transpose2d, 2, 4),
+    ],
+    ids=["conv-2x2", "conv-4x4", "conv-transpose-1x1", "conv-transpose-2x2"],
 )
 @pytest.mark.parametrize("bias", [False, True])
 @pytest.mark.parametrize("batch", [1, 3])
@@ -422,10 +427,25 @@ def test_fast_paths_avoid_convolution_kernels(monkeypatch):
     monkeypatch.setattr(F, "conv2d", fail)
     monkeypatch.setattr(F, "conv_transpose2d", fail)
     assert conv(torch.randn(2, 3, 2, 2)).shape == (2, 4, 1, 1)
+    assert conv(torch.randn(2, 3, 4, 4)).shape == (2, 4, 2, 2)
     assert convt(torch.randn(2, 3, 1, 1)).shape == (2, 4, 2, 2)
+    assert convt(torch.randn(2, 3, 2, 2)).shape == (2, 4, 4, 4)
 
 
-@pytest.mark.parametrize("size", [3, 4, 8])
+@pytest.mark.parametrize(
+    ("layer", "size"),
+    [(_Conv2d, 2), (_Conv2d, 4), (_ConvTranspose2d, 1), (_ConvTranspose2d, 2)],
+)
+def test_fast_paths_keep_the_autocast_dtype(layer, size):
+    # Under bf16 autocast the fast paths must hand on what a convolution
+    # would, not a float32 tensor (the transposed one sums in float32).
+    conv = layer(3, 4, 4, 2, 1, bias=True)
+    x = torch.randn(2, 3, size, size)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert conv(x).dtype == torch.bfloat16
+
+
+@pytest.mark.parametrize("size", [3, 8])
 def test_conv2d_other_sizes_match_nn_conv2d(size):
     torch.manual_seed(0)
     conv = _Conv2d(3, 4, 4, 2, 1, bias=True)
@@ -435,7 +455,7 @@ def test_conv2d_other_sizes_match_nn_conv2d(size):
     torch.testing.assert_close(conv(x), ref(x))
 
 
-@pytest.mark.parametrize("size", [2, 3, 4])
+@pytest.mark.parametrize("size", [3, 4])
 def test_conv_transpose2d_other_sizes_match_nn_conv_transpose2d(size):
     torch.manual_seed(0)
     conv = _ConvTranspose2d(3, 4, 4, 2, 1, bias=True)
