@@ -13,7 +13,7 @@ space each; their standardised scores are averaged. Nothing here touches torch.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.neighbors import LocalOutlierFactor
+from sklearn.neighbors import NearestNeighbors
 
 __all__ = ["NEIGHBOUR_SCORES", "FeatureNeighbours", "SnapshotNeighbours"]
 
@@ -54,20 +54,15 @@ class FeatureNeighbours:
         # A tree computes each distance on its own; brute force expands
         # |x - y|^2 into matrix products whose rounding depends on how many
         # queries come together, and a sample's score must not.
-        self.lof_ = LocalOutlierFactor(
-            n_neighbors=k, novelty=True, algorithm=_TREE
-        ).fit(features)
-        # Leave-one-out: kneighbors() without X and LOF's negative_outlier_factor_
-        # leave each reference out of its own neighbourhood, as for a new query.
-        distances, neighbours = self.lof_.kneighbors()
-        # What LOF keeps of the references, so that one tree query per sample
-        # gives both scores (score_samples would query the tree again).
+        self.tree_ = NearestNeighbors(n_neighbors=k, algorithm=_TREE).fit(features)
+        # Leave-one-out: kneighbors() without X leaves each reference out of
+        # its own neighbourhood, as for a new query. One query of the tree
+        # gives what LocalOutlierFactor keeps of the references (which would
+        # query it twice) and both scores' left-out values.
+        distances, neighbours = self.tree_.kneighbors()
         self.k_distances_ = distances[:, -1]
         self.reference_lrd_ = self._lrd(distances, neighbours)
-        loo = {
-            "knn": self._log_mean(distances),
-            "lof": np.log(-self.lof_.negative_outlier_factor_),
-        }
+        loo = self._raw_from(distances, neighbours)
         self.moments_ = {
             name: (float(s.mean()), float(s.std()) or 1.0) for name, s in loo.items()
         }
@@ -84,7 +79,11 @@ class FeatureNeighbours:
 
     def _raw(self, features):
         """Log kNN and log LOF scores of ``features``, from one tree query."""
-        distances, neighbours = self.lof_.kneighbors(features)
+        return self._raw_from(*self.tree_.kneighbors(features))
+
+    def _raw_from(self, distances, neighbours):
+        # LOF as LocalOutlierFactor computes it: the mean ratio of the
+        # neighbours' local reachability densities to the sample's.
         lof = np.mean(
             self.reference_lrd_[neighbours] / self._lrd(distances, neighbours)[:, None],
             axis=1,

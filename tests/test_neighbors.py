@@ -29,6 +29,14 @@ def test_lof_is_the_log_of_sklearns_local_outlier_factor(features):
     assert_allclose(fitted.score(queries), np.log(-lof.score_samples(queries)))
 
 
+def test_left_out_lof_of_the_references_is_sklearns(features):
+    reference, _ = features
+    lof = LocalOutlierFactor(n_neighbors=4).fit(reference)
+    loo = np.log(-lof.negative_outlier_factor_)
+    fitted = FeatureNeighbours("lof", 4).fit(reference)
+    assert fitted.moments_["lof"] == (loo.mean(), loo.std())
+
+
 def test_combination_standardises_each_score_on_left_out_references(features):
     reference, queries = features
     both = FeatureNeighbours("knn+lof", 5).fit(reference)
