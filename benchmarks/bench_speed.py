@@ -435,10 +435,11 @@ def bench_fit(args, device):
 
 def bench_scoring(args, device):
     """Scoring 10 batches of images: the reference inference (official code,
-    train-mode BatchNorm) against ``decision_function`` with each anomaly score,
-    interleaved repeats, medians and ratios. The detectors are fitted on the
-    same images for ``--scoring-epochs`` epochs (9: four snapshots and the
-    last), so the default scores against five discriminators."""
+    train-mode BatchNorm, fp32) against ``decision_function`` with each anomaly
+    score in each of ``--precisions``, interleaved repeats, medians and ratios.
+    The detectors are fitted on the same images, in the precision they score
+    in, for ``--scoring-epochs`` epochs (9: four snapshots and the last), so
+    the default scores against five discriminators."""
     rng = np.random.RandomState(SEED)
     n, bs = 10 * args.batch_size, args.batch_size
     X = rng.uniform(0, 1, size=(n, 3, args.size, args.size)).astype(np.float32)
@@ -451,23 +452,28 @@ def bench_scoring(args, device):
             ref.infer(x_net[start : start + bs].to(device))
 
     variants = {"reference inference (official code)": reference}
-    for label, params in (
-        ("official", {"anomaly_score": "official"}),
-        ("knn+lof, all snapshots (default)", {}),
-        ("knn+lof, first snapshot", {"feature_snapshot": "first"}),
-    ):
-        det = SkipGANomalyDetector(
-            epochs=args.scoring_epochs,
-            batch_size=bs,
-            precision="fp32",
-            width=args.width,
-            random_state=SEED,
-            device=device,
-            **params,
-        ).fit(X)
-        variants[f"decision_function, {label}"] = functools.partial(
-            det.decision_function, X
-        )
+    for precision in args.precisions:
+        if precision == "bf16" and args.slow_bf16:
+            continue  # minutes per fit where bf16 is emulated; see "speed"
+        for label, params in (
+            ("official", {"anomaly_score": "official"}),
+            ("knn+lof, all snapshots (default)", {}),
+            ("knn+lof, first snapshot", {"feature_snapshot": "first"}),
+        ):
+            det = SkipGANomalyDetector(
+                epochs=args.scoring_epochs,
+                batch_size=bs,
+                precision=precision,
+                width=args.width,
+                random_state=SEED,
+                device=device,
+                **params,
+            ).fit(X)
+            # fp32 rows keep their earlier names, so results stay comparable.
+            suffix = "" if precision == "fp32" else f" {precision}"
+            variants[f"decision_function{suffix}, {label}"] = functools.partial(
+                det.decision_function, X
+            )
     return _interleaved(variants, args.scoring_repeats, device, n_images=n)
 
 

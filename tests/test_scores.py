@@ -27,10 +27,13 @@ def test_every_score_fits_and_scores_training_data_in_sample(anomaly_score, imag
     assert (det.neighbours_ is None) == (anomaly_score == "official")
 
 
-def test_image_features_do_not_depend_on_batch_size_or_position(images):
-    # Image features are float32, computed in fixed chunks: bit for bit the
-    # same whether a sample comes alone, first or last, in any batch size.
-    det = SkipGANomalyDetector(**FAST, random_state=0).fit(images)
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_image_features_do_not_depend_on_batch_size_or_position(images, precision):
+    # Image features are float32 (or bfloat16), computed in fixed chunks: bit
+    # for bit the same whether a sample comes alone, first or last, in any
+    # batch size.
+    det = SkipGANomalyDetector(**FAST, precision=precision, random_state=0)
+    det.fit(images)
     many = np.concatenate([images, images[::-1] + 0.5, images[:30] * 0.9])
     expected = det.decision_function(many)
     for batch_size in (1, 7, 64, 200):
@@ -38,6 +41,23 @@ def test_image_features_do_not_depend_on_batch_size_or_position(images):
         assert_array_equal(det.decision_function(many), expected)
         assert_array_equal(det.decision_function(many[::-1]), expected[::-1])
         assert_array_equal(det.decision_function(many[99:100]), expected[99:100])
+
+
+def test_bf16_image_features_are_bf16_and_close_to_fp32(images):
+    det = SkipGANomalyDetector(**FAST, precision="bf16", random_state=0).fit(images)
+    seen = []
+    det.net_.discriminator_.register_forward_hook(
+        lambda m, i, out: seen.append(out[1].dtype)
+    )
+    data = det._network_input(images)
+    bf16 = det.net_.discriminator_features(data)
+    assert seen == [torch.bfloat16]  # weights and all: hooks travel with the copy
+    det.net_.precision_ = "fp32"
+    fp32 = det.net_.discriminator_features(data)
+    assert bf16.dtype == fp32.dtype == np.float64
+    assert not np.array_equal(bf16, fp32)
+    # bfloat16 keeps 8 significant bits: about 0.4 % per value.
+    np.testing.assert_allclose(bf16, fp32, atol=0.02 * np.abs(fp32).max())
 
 
 def test_official_score_is_the_nets_per_sample_score(images):

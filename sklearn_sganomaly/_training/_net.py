@@ -376,7 +376,8 @@ class SkipGANomalyNet(NeuralNet):
         list of ndarray of float64, shape (n, latent_dim), one per epoch
             Computed in eval mode, so that a sample's features, and so its
             neighbours, do not depend on the other samples scored with it.
-            Images pass in float32 through chunks of ``FEATURE_CHUNK`` samples
+            Images pass in float32 (bfloat16, weights and all, when the net's
+            precision is bf16) through chunks of ``FEATURE_CHUNK`` samples
             (the last one padded), so every sample meets the same convolution
             kernels whatever the batch size; tables pass in float64 (float32
             on MPS, which has none), since matrix-product kernels round a row
@@ -384,7 +385,11 @@ class SkipGANomalyNet(NeuralNet):
         """
         image = is_image_shape(tuple(self.get_params_for("module")["shape"]))
         mps = torch.device(self.device).type == "mps"
-        dtype = torch.float32 if image or mps else torch.float64
+        if image:
+            bf16 = self.precision_ == "bf16"
+            dtype = torch.bfloat16 if bf16 else torch.float32
+        else:
+            dtype = torch.float32 if mps else torch.float64
         modules = [
             copy.deepcopy(
                 self.discriminator_
@@ -408,13 +413,14 @@ class SkipGANomalyNet(NeuralNet):
         with torch.inference_mode():
             for x, n_samples in chunks:
                 for module, parts in zip(modules, features, strict=True):
-                    # A copy: the features are a view that would keep each
-                    # batch's whole output buffer alive.
-                    parts.append(module(x)[1][:n_samples].cpu().numpy().copy())
+                    # A float64 copy: numpy has no bfloat16, and a view would
+                    # keep each batch's whole output buffer alive.
+                    out = module(x)[1][:n_samples].cpu()
+                    parts.append(out.to(torch.float64, copy=True).numpy())
         if not features or not features[0]:
             latent_dim = self.get_params_for("discriminator").get("latent_dim", 100)
             return [np.empty((0, latent_dim)) for _ in modules]
-        return [np.concatenate(parts).astype(np.float64) for parts in features]
+        return [np.concatenate(parts) for parts in features]
 
     def reconstruction_error_maps(self, X, *, size):
         """Squared reconstruction error per pixel, channel mean, resized to ``size``.
