@@ -101,7 +101,8 @@ class SkipGANomalyNet(NeuralNet):
         Weight of the reconstruction error in the anomaly score.
     precision : {"auto", "fp32", "bf16"}, default="fp32"
         Arithmetic of the forward passes: "bf16" runs them under bfloat16
-        autocast (weights, optimizer state and losses stay float32); "auto" is
+        autocast (weights, optimizer state and losses stay float32) and
+        computes image features (``snapshot_features``) in bfloat16; "auto" is
         resolved by ``resolve_precision`` when the net initializes, and the
         result stored as ``precision_``.
     random_seed : int or None, default=None
