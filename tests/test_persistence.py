@@ -29,6 +29,15 @@ def test_save_load_scores_bitwise_identically(fixture, request, tmp_path):
     assert list(loaded.history_[:, "train_loss"]) == list(det.history_[:, "train_loss"])
 
 
+def test_bf16_model_scores_the_same_after_loading(images, tmp_path):
+    # Its image features are bfloat16: the loaded net must compute them so too.
+    det = SkipGANomalyDetector(**FAST, precision="bf16", random_state=0).fit(images)
+    det.save(tmp_path / "model.pt")
+    loaded = SkipGANomalyDetector.load(tmp_path / "model.pt")
+    assert loaded.net_.precision_ == "bf16"
+    np.testing.assert_array_equal(loaded.decision_function(images), det.decision_scores_)
+
+
 def test_saved_file_loads_without_unpickling(fitted_table, tmp_path):
     path = tmp_path / "model.pt"
     fitted_table.save(path)
