@@ -452,23 +452,14 @@ def bench_scoring(args, device):
             ref.infer(x_net[start : start + bs].to(device))
 
     variants = {"reference inference (official code)": reference}
-    for precision in args.precisions:
-        if precision == "bf16" and args.slow_bf16:
-            continue  # minutes per fit where bf16 is emulated; see "speed"
+    for precision in _precisions(args):
         for label, params in (
             ("official", {"anomaly_score": "official"}),
             ("knn+lof, all snapshots (default)", {}),
             ("knn+lof, first snapshot", {"feature_snapshot": "first"}),
         ):
-            det = SkipGANomalyDetector(
-                epochs=args.scoring_epochs,
-                batch_size=bs,
-                precision=precision,
-                width=args.width,
-                random_state=SEED,
-                device=device,
-                **params,
-            ).fit(X)
+            det = _detector(args, device, precision, args.scoring_epochs, **params)
+            det.fit(X)
             # fp32 rows keep their earlier names, so results stay comparable.
             suffix = "" if precision == "fp32" else f" {precision}"
             variants[f"decision_function{suffix}, {label}"] = functools.partial(
@@ -493,26 +484,33 @@ def bench_fit_ratio(args, device):
             ref.train_step()
 
     variants = {"reference training loop (official code)": reference}
-    for precision in args.precisions:
-        if precision == "bf16" and args.slow_bf16:
-            continue  # minutes per fit where bf16 is emulated; see "speed"
-        variants[f"fit, {precision}"] = functools.partial(
-            SkipGANomalyDetector(
-                epochs=args.fit_ratio_epochs,
-                batch_size=bs,
-                precision=precision,
-                width=args.width,
-                random_state=SEED,
-                device=device,
-            ).fit,
-            X,
-        )
+    for precision in _precisions(args):
+        det = _detector(args, device, precision, args.fit_ratio_epochs)
+        variants[f"fit, {precision}"] = functools.partial(det.fit, X)
     return _interleaved(
         variants,
         args.fit_ratio_repeats,
         device,
         n_images=n,
         epochs=args.fit_ratio_epochs,
+    )
+
+
+def _precisions(args):
+    # bf16 fits take minutes where bf16 is emulated; the "speed" section still
+    # measures its steps.
+    return [p for p in args.precisions if not (p == "bf16" and args.slow_bf16)]
+
+
+def _detector(args, device, precision, epochs, **params):
+    return SkipGANomalyDetector(
+        epochs=epochs,
+        batch_size=args.batch_size,
+        precision=precision,
+        width=args.width,
+        random_state=SEED,
+        device=device,
+        **params,
     )
 
 
