@@ -35,7 +35,8 @@ def test_bf16_model_scores_the_same_after_loading(images, tmp_path):
     det.save(tmp_path / "model.pt")
     loaded = SkipGANomalyDetector.load(tmp_path / "model.pt")
     assert loaded.net_.precision_ == "bf16"
-    np.testing.assert_array_equal(loaded.decision_function(images), det.decision_scores_)
+    scores = loaded.decision_function(images)
+    np.testing.assert_array_equal(scores, det.decision_scores_)
 
 
 def test_saved_file_loads_without_unpickling(fitted_table, tmp_path):
