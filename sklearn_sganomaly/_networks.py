@@ -83,9 +83,8 @@ class _Conv2d(nn.Conv2d):
         # One 2-D product, rows = (sample, output pixel): a 2-D @ 3-D matmul
         # would become a batched product, many times slower in inference.
         windows = F.unfold(x, 4, padding=1, stride=2).transpose(1, 2)
-        out = windows.reshape(-1, windows.shape[-1]) @ self.weight.flatten(1).t()
-        out = out.view(len(x), 4, -1).transpose(1, 2).unflatten(-1, (2, 2))
-        return _add_bias(out, self.bias)
+        out = F.linear(windows.flatten(0, 1), self.weight.flatten(1), self.bias)
+        return out.view(len(x), 4, -1).transpose(1, 2).unflatten(-1, (2, 2))
 
 
 class _ConvTranspose2d(nn.ConvTranspose2d):
