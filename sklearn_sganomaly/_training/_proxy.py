@@ -87,18 +87,17 @@ class SyntheticAnomalyAUC(Callback):
         rng = np.random.RandomState(self.seed)
         n_train = len(self.train)
         rows = np.sort(rng.permutation(n_train)[:_MAX_REFERENCE])
-        self.reference_ = _rows(self.train, rows)
+        reference = _rows(self.train, rows)
         normal = _rows(self.valid, np.arange(len(self.valid)))
-        self.probes_ = torch.cat([normal, synthetic_anomalies(normal, rng)])
+        # References, then probes: one discriminator pass per epoch for both.
+        self.inputs_ = torch.cat([reference, normal, synthetic_anomalies(normal, rng)])
+        self.n_reference_ = len(reference)
         self.labels_ = np.r_[np.zeros(len(normal)), np.ones(len(normal))]
         return self
 
     def on_epoch_end(self, net, **kwargs):
-        # One discriminator pass for references and probes alike.
-        features = net.discriminator_features(
-            torch.cat([self.reference_, self.probes_])
-        )
-        reference, probes = np.split(features, [len(self.reference_)])
+        features = net.discriminator_features(self.inputs_)
+        reference, probes = np.split(features, [self.n_reference_])
         neighbours = FeatureNeighbours("knn", self.n_neighbors).fit(reference)
         scores = neighbours.score(probes)
         auc = float(roc_auc_score(self.labels_, scores))
