@@ -99,10 +99,9 @@ class _ConvTranspose2d(nn.ConvTranspose2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         size = tuple(x.shape[-2:])
-        n_out = self.weight.shape[1]
         if size == (1, 1):
             taps = self.weight[:, :, 1:3, 1:3].flatten(1)
-            out = (x.flatten(1) @ taps).view(len(x), n_out, 2, 2)
+            out = (x.flatten(1) @ taps).view(len(x), -1, 2, 2)
         elif size == (2, 2):
             # Each input pixel's 4x4 output patch, from one 2-D product.
             pixels = x.flatten(2).transpose(1, 2).reshape(-1, x.shape[1])

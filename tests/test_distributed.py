@@ -88,8 +88,9 @@ def fit_table():
 
 
 def fit_table_skip_dropout():
-    det = SkipGANomalyDetector(**(PARAMS | {"skip_dropout": 0.5}), epochs=2)
-    return fitted(det.set_params(random_state=0).fit(table()), table())
+    params = PARAMS | {"skip_dropout": 0.5}
+    det = SkipGANomalyDetector(**params, epochs=2, random_state=0)
+    return fitted(det.fit(table()), table())
 
 
 def fit_images_d_first():

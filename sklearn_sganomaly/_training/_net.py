@@ -387,8 +387,7 @@ class SkipGANomalyNet(NeuralNet):
         image = is_image_shape(tuple(self.get_params_for("module")["shape"]))
         mps = torch.device(self.device).type == "mps"
         if image:
-            bf16 = self.precision_ == "bf16"
-            dtype = torch.bfloat16 if bf16 else torch.float32
+            dtype = torch.bfloat16 if self.precision_ == "bf16" else torch.float32
         else:
             dtype = torch.float32 if mps else torch.float64
         modules = [
