@@ -114,6 +114,22 @@ class _ConvTranspose2d(nn.ConvTranspose2d):
         return _add_bias(out, self.bias)
 
 
+class _WholeInputConv2d(nn.Conv2d):
+    """Unpadded convolution whose kernel covers its whole input, as one matrix
+    product: the discriminator's last layer, 4x4 features to a 1x1 map.
+
+    CPU convolution kernels run this one-output-pixel case at a fraction of
+    their speed on the other layers; same output and gradients up to
+    rounding, parameters and state dict those of ``nn.Conv2d``.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if tuple(x.shape[-2:]) != self.kernel_size:
+            return super().forward(x)
+        out = F.linear(x.flatten(1), self.weight.flatten(1), self.bias)
+        return out[..., None, None]
+
+
 def _add_bias(out: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
     # In the output's dtype, as a convolution adds it: under autocast a
     # float32 bias would otherwise promote a bf16 output.
@@ -260,7 +276,7 @@ class Discriminator(nn.Module):
                     nn.LeakyReLU(_SLOPE),
                 ]
                 size, channels = size // 2, 2 * channels
-            layers.append(nn.Conv2d(channels, latent_dim, 4, 1, 0, bias=False))
+            layers.append(_WholeInputConv2d(channels, latent_dim, 4, bias=False))
             self.classifier: nn.Module = nn.Conv2d(latent_dim, 1, 3, 1, 1, bias=False)
         else:
             hidden = max(width // 2, 1)

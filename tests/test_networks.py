@@ -16,6 +16,7 @@ from sklearn_sganomaly._networks import (
     UNetGenerator,
     _Conv2d,
     _ConvTranspose2d,
+    _WholeInputConv2d,
     init_dcgan_weights,
 )
 
@@ -232,7 +233,8 @@ def test_discriminator_layout(size):
     kinds = [type(m) for m in d.features]
     stage = [nn.Conv2d, nn.BatchNorm2d, nn.LeakyReLU]
     n_stages = int(math.log2(size)) - 3
-    assert kinds == [nn.Conv2d, nn.LeakyReLU, *stage * n_stages, nn.Conv2d]
+    # The last layer is a convolution that runs as a matrix product.
+    assert kinds == [nn.Conv2d, nn.LeakyReLU, *stage * n_stages, _WholeInputConv2d]
     convs = [m for m in d.modules() if isinstance(m, nn.Conv2d)]
     assert all(m.bias is None for m in convs)
     assert all(m.negative_slope == SLOPE for m in d.features[1::3])
@@ -417,15 +419,41 @@ def test_bottleneck_fast_path_matches_the_convolution(
         torch.testing.assert_close(g_got, g_want, atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("bias", [False, True])
+def test_whole_input_convolution_matches_the_convolution(bias):
+    torch.manual_seed(0)
+    conv = _WholeInputConv2d(6, 5, 4, bias=bias)
+    if bias:
+        nn.init.normal_(conv.bias)
+    x = torch.randn(3, 6, 4, 4, requires_grad=True)
+    w = conv.weight.detach().clone().requires_grad_()
+    b = conv.bias.detach().clone().requires_grad_() if bias else None
+
+    out = conv(x)
+    ref = F.conv2d(x, w, b)
+    assert out.shape == ref.shape == (3, 5, 1, 1)
+    torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
+    params = [conv.weight, conv.bias] if bias else [conv.weight]
+    got = _grads(out, x, *params)
+    want = _grads(ref, x, *([w, b] if bias else [w]))
+    for g_got, g_want in zip(got, want, strict=True):
+        torch.testing.assert_close(g_got, g_want, atol=1e-5, rtol=1e-5)
+    # Larger inputs take the convolution, as nn.Conv2d would.
+    bigger = torch.randn(2, 6, 5, 5)
+    torch.testing.assert_close(conv(bigger), F.conv2d(bigger, conv.weight, conv.bias))
+
+
 def test_fast_paths_avoid_convolution_kernels(monkeypatch):
     conv = _Conv2d(3, 4, 4, 2, 1, bias=False)
     convt = _ConvTranspose2d(3, 4, 4, 2, 1, bias=True)
+    whole = _WholeInputConv2d(3, 4, 4, bias=False)
 
     def fail(*args, **kwargs):
         raise AssertionError("convolution kernel called on the fast path")
 
     monkeypatch.setattr(F, "conv2d", fail)
     monkeypatch.setattr(F, "conv_transpose2d", fail)
+    assert whole(torch.randn(2, 3, 4, 4)).shape == (2, 4, 1, 1)
     assert conv(torch.randn(2, 3, 2, 2)).shape == (2, 4, 1, 1)
     assert conv(torch.randn(2, 3, 4, 4)).shape == (2, 4, 2, 2)
     assert convt(torch.randn(2, 3, 1, 1)).shape == (2, 4, 2, 2)
@@ -483,6 +511,9 @@ def test_conv_transpose2d_other_sizes_match_nn_conv_transpose2d(size):
 
 
 def test_fast_path_layers_keep_the_torch_state_dict():
+    whole = _WholeInputConv2d(3, 4, 4, bias=False)
+    assert whole.state_dict().keys() == {"weight"}
+    assert whole.weight.shape == (4, 3, 4, 4)
     conv = _Conv2d(3, 4, 4, 2, 1, bias=False)
     convt = _ConvTranspose2d(3, 4, 4, 2, 1, bias=True)
     assert (

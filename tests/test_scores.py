@@ -46,8 +46,8 @@ def test_image_features_do_not_depend_on_batch_size_or_position(images, precisio
 def test_bf16_image_features_are_bf16_and_close_to_fp32(images):
     det = SkipGANomalyDetector(**FAST, precision="bf16", random_state=0).fit(images)
     seen = []
-    det.net_.discriminator_.register_forward_hook(
-        lambda m, i, out: seen.append(out[1].dtype)
+    det.net_.discriminator_.features.register_forward_hook(
+        lambda m, i, out: seen.append(out.dtype)
     )
     data = det._network_input(images)
     bf16 = det.net_.discriminator_features(data)

@@ -413,9 +413,10 @@ class SkipGANomalyNet(NeuralNet):
         with torch.inference_mode():
             for x, n_samples in chunks:
                 for module, parts in zip(modules, features, strict=True):
+                    # The features alone: the classifier's logit is unused.
+                    out = module.features(x).flatten(1)[:n_samples].cpu()
                     # A float64 copy: numpy has no bfloat16, and a view would
                     # keep each batch's whole output buffer alive.
-                    out = module(x)[1][:n_samples].cpu()
                     parts.append(out.to(torch.float64, copy=True).numpy())
         if not features or not features[0]:
             latent_dim = self.get_params_for("discriminator").get("latent_dim", 100)
