@@ -21,7 +21,8 @@ NEIGHBOUR_SCORES = ("knn", "lof", "knn+lof")
 
 # Keeps the log finite for a query that coincides with its k nearest references.
 _TINY = np.finfo(np.float64).tiny
-_TREE = "ball_tree"
+# Candidates per query found by brute force, re-ranked by exact distances.
+_CANDIDATES_PER_NEIGHBOUR = 2
 
 
 class FeatureNeighbours:
@@ -51,15 +52,14 @@ class FeatureNeighbours:
         k = max(1, min(self.n_neighbors, len(features) - 1))
         self.reference_features_ = features
         self.n_neighbors_ = k
-        # A tree computes each distance on its own; brute force expands
-        # |x - y|^2 into matrix products whose rounding depends on how many
-        # queries come together, and a sample's score must not.
-        self.tree_ = NearestNeighbors(n_neighbors=k, algorithm=_TREE).fit(features)
-        # Leave-one-out: kneighbors() without X leaves each reference out of
-        # its own neighbourhood, as for a new query. One query of the tree
-        # gives what LocalOutlierFactor keeps of the references (which would
-        # query it twice) and both scores' left-out values.
-        distances, neighbours = self.tree_.kneighbors()
+        # Brute force: in tens of dimensions the trees prune little and take
+        # ten times as long.
+        self.search_ = NearestNeighbors(algorithm="brute").fit(features)
+        # Leave-one-out: each reference left out of its own neighbourhood, as
+        # for a new query. One search gives what LocalOutlierFactor keeps of
+        # the references (which would search twice) and both scores'
+        # left-out values.
+        distances, neighbours = self._kneighbors(None)
         self.k_distances_ = distances[:, -1]
         self.reference_lrd_ = self._lrd(distances, neighbours)
         loo = self._raw_from(distances, neighbours)
@@ -77,9 +77,35 @@ class FeatureNeighbours:
     def _log_mean(distances):
         return np.log(np.maximum(distances.mean(axis=1), _TINY))
 
+    def _kneighbors(self, features):
+        """Exact distances to, and indices of, the k nearest references.
+
+        ``features`` None: each reference's neighbours but itself. Brute force
+        expands |x - y|^2 into matrix products whose rounding depends on how
+        many queries come together, and a sample's score must not; so it only
+        proposes twice k candidates, ranked here by their distances computed
+        one pair at a time.
+        """
+        references = self.reference_features_
+        queries = references if features is None else features
+        n_candidates = min(
+            _CANDIDATES_PER_NEIGHBOUR * self.n_neighbors_,
+            len(references) - (features is None),
+        )
+        candidates = self.search_.kneighbors(
+            features, n_neighbors=n_candidates, return_distance=False
+        )
+        offsets = references[candidates] - queries[:, None, :]
+        distances = np.sqrt(np.square(offsets).sum(axis=-1))
+        nearest = np.argsort(distances, axis=1, kind="stable")[:, : self.n_neighbors_]
+        return (
+            np.take_along_axis(distances, nearest, axis=1),
+            np.take_along_axis(candidates, nearest, axis=1),
+        )
+
     def _raw(self, features):
-        """Log kNN and log LOF scores of ``features``, from one tree query."""
-        return self._raw_from(*self.tree_.kneighbors(features))
+        """Log kNN and log LOF scores of ``features``, from one search."""
+        return self._raw_from(*self._kneighbors(features))
 
     def _raw_from(self, distances, neighbours):
         # LOF as LocalOutlierFactor computes it: the mean ratio of the

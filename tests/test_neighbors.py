@@ -66,6 +66,24 @@ def test_neighbour_scores_do_not_depend_on_the_other_queries(features):
         assert_array_equal(together, alone)
 
 
+def test_high_dimensional_scores_are_exact_and_batch_independent():
+    # Discriminator features have 100 dimensions: brute force proposes the
+    # neighbours there, and its matrix-product distances round differently
+    # with the number of queries (below about 16 rows here).
+    rng = np.random.RandomState(1)
+    reference, queries = rng.normal(size=(300, 100)), rng.normal(size=(40, 100))
+    fitted = FeatureNeighbours("knn+lof", 5).fit(reference)
+    together = fitted.score(queries)
+    for size in (1, 3, 7):
+        in_parts = [fitted.score(queries[i : i + size]) for i in range(0, 40, size)]
+        assert_array_equal(np.concatenate(in_parts), together)
+    # Distances one pair at a time, as the exhaustive search computes them.
+    distances, neighbours = fitted._kneighbors(queries)
+    exact = np.sqrt(np.square(queries[:, None] - reference[None]).sum(axis=2))
+    assert_array_equal(neighbours, np.argsort(exact, axis=1)[:, :5])
+    assert_array_equal(distances, np.sort(exact, axis=1)[:, :5])
+
+
 def test_more_neighbours_than_references_use_all_but_one(features):
     reference, queries = features
     fitted = FeatureNeighbours("knn+lof", 500).fit(reference[:4])
