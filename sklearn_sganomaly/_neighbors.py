@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
+from sklearn.utils import gen_batches
 
 __all__ = ["NEIGHBOUR_SCORES", "FeatureNeighbours", "SnapshotNeighbours"]
 
@@ -23,6 +24,7 @@ NEIGHBOUR_SCORES = ("knn", "lof", "knn+lof")
 _TINY = np.finfo(np.float64).tiny
 # Candidates per query found by brute force, re-ranked by exact distances.
 _CANDIDATES_PER_NEIGHBOUR = 2
+_QUERY_BLOCK = 1024
 
 
 class FeatureNeighbours:
@@ -95,8 +97,11 @@ class FeatureNeighbours:
         candidates = self.search_.kneighbors(
             features, n_neighbors=n_candidates, return_distance=False
         )
-        offsets = references[candidates] - queries[:, None, :]
-        distances = np.sqrt(np.square(offsets).sum(axis=-1))
+        distances = np.empty(candidates.shape)
+        # In blocks of queries: the offsets hold n_dims values per candidate.
+        for rows in gen_batches(len(queries), _QUERY_BLOCK):
+            offsets = references[candidates[rows]] - queries[rows, None, :]
+            distances[rows] = np.sqrt(np.square(offsets).sum(axis=-1))
         nearest = np.argsort(distances, axis=1, kind="stable")[:, : self.n_neighbors_]
         return (
             np.take_along_axis(distances, nearest, axis=1),

@@ -5,6 +5,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.neighbors import LocalOutlierFactor
 
+from sklearn_sganomaly import _neighbors
 from sklearn_sganomaly._neighbors import NEIGHBOUR_SCORES, FeatureNeighbours
 
 
@@ -66,7 +67,7 @@ def test_neighbour_scores_do_not_depend_on_the_other_queries(features):
         assert_array_equal(together, alone)
 
 
-def test_high_dimensional_scores_are_exact_and_batch_independent():
+def test_high_dimensional_scores_are_exact_and_batch_independent(monkeypatch):
     # Discriminator features have 100 dimensions: brute force proposes the
     # neighbours there, and its matrix-product distances round differently
     # with the number of queries (below about 16 rows here).
@@ -77,6 +78,9 @@ def test_high_dimensional_scores_are_exact_and_batch_independent():
     for size in (1, 3, 7):
         in_parts = [fitted.score(queries[i : i + size]) for i in range(0, 40, size)]
         assert_array_equal(np.concatenate(in_parts), together)
+    # Queries are re-ranked in blocks; a block's size changes nothing.
+    monkeypatch.setattr(_neighbors, "_QUERY_BLOCK", 6)
+    assert_array_equal(fitted.score(queries), together)
     # Distances one pair at a time, as the exhaustive search computes them.
     distances, neighbours = fitted._kneighbors(queries)
     exact = np.sqrt(np.square(queries[:, None] - reference[None]).sum(axis=2))
