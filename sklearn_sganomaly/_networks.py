@@ -38,7 +38,9 @@ def init_dcgan_weights(module: nn.Module) -> None:
     BatchNorm gets scales from N(1, 0.02) and zero shift. Running statistics are
     left alone, as the official discriminator re-initialisation does.
     """
-    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+    if isinstance(module, _KernelCentre):
+        module.draw_official(nn.init.normal_, 0.0, 0.02)
+    elif isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
         nn.init.normal_(module.weight, 0.0, 0.02)
         if module.bias is not None:
             nn.init.zeros_(module.bias)
@@ -63,22 +65,16 @@ def _dense_levels(width: int) -> list[int]:
 
 
 class _Conv2d(nn.Conv2d):
-    """4x4/stride 2/padding 1 convolution, as matrix products on 2x2 and 4x4 inputs.
+    """4x4/stride 2/padding 1 convolution, as one matrix product on 4x4 inputs.
 
     CPU convolution kernels run far below their usual speed on the few pixels
-    at the bottom of the U-Net. On a 2x2 input (the bottleneck) only the
-    central 2x2 kernel taps meet real pixels, the rest meet padding, so one
-    matrix product over those taps gives the output; on a 4x4 input the
-    product runs over the unfolded 4x4 windows. Same output and gradients up
-    to rounding; parameters and state dict are those of ``nn.Conv2d``.
+    near the bottom of the U-Net, so the product runs over the unfolded 4x4
+    windows. Same output and gradients up to rounding; parameters and state
+    dict are those of ``nn.Conv2d``.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        size = tuple(x.shape[-2:])
-        if size == (2, 2):
-            taps = self.weight[:, :, 1:3, 1:3].flatten(1)
-            return F.linear(x.flatten(1), taps, self.bias)[..., None, None]
-        if size != (4, 4):
+        if tuple(x.shape[-2:]) != (4, 4):
             return super().forward(x)
         # One 2-D product, rows = (sample, output pixel): a 2-D @ 3-D matmul
         # would become a batched product, many times slower in inference.
@@ -88,29 +84,22 @@ class _Conv2d(nn.Conv2d):
 
 
 class _ConvTranspose2d(nn.ConvTranspose2d):
-    """4x4/stride 2/padding 1 transposed convolution, as matrix products on 1x1
-    and 2x2 inputs.
+    """4x4/stride 2/padding 1 transposed convolution, as one matrix product on
+    2x2 inputs.
 
-    The mirror of ``_Conv2d``: from a 1x1 input each of the four output pixels
-    is produced by one central kernel tap; from a 2x2 input one matrix product
-    gives every pixel's 4x4 patch, which ``fold`` sums into the 4x4 output (in
-    float32, so that overlapping taps round once, as in a convolution kernel).
+    The mirror of ``_Conv2d``: one matrix product gives every input pixel's
+    4x4 output patch, which ``fold`` sums into the 4x4 output (in float32, so
+    that overlapping taps round once, as in a convolution kernel).
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        size = tuple(x.shape[-2:])
-        if size == (1, 1):
-            taps = self.weight[:, :, 1:3, 1:3].flatten(1)
-            out = (x.flatten(1) @ taps).view(len(x), -1, 2, 2)
-        elif size == (2, 2):
-            # Each input pixel's 4x4 output patch, from one 2-D product.
-            pixels = x.flatten(2).transpose(1, 2).reshape(-1, x.shape[1])
-            patches = (pixels @ self.weight.flatten(1)).view(len(x), 4, -1)
-            patches = patches.transpose(1, 2)  # (batch, C_out * 16, 4)
-            out = F.fold(patches.float(), (4, 4), 4, padding=1, stride=2)
-            out = out.to(patches.dtype)
-        else:
+        if tuple(x.shape[-2:]) != (2, 2):
             return super().forward(x)
+        pixels = x.flatten(2).transpose(1, 2).reshape(-1, x.shape[1])
+        patches = (pixels @ self.weight.flatten(1)).view(len(x), 4, -1)
+        patches = patches.transpose(1, 2)  # (batch, C_out * 16, 4)
+        out = F.fold(patches.float(), (4, 4), 4, padding=1, stride=2)
+        out = out.to(patches.dtype)
         return _add_bias(out, self.bias)
 
 
@@ -130,24 +119,87 @@ class _WholeInputConv2d(nn.Conv2d):
         return out[..., None, None]
 
 
+class _KernelCentre:
+    """The central 2x2 taps of an official 4x4/stride 2/padding 1 kernel, as a
+    2x2/stride 2 kernel without padding: the U-Net's innermost layers.
+
+    From the 2x2 bottleneck to the 1x1 code and back, only the central taps
+    meet pixels; the other 12 of each kernel meet zero padding, so in the
+    official network they get zero gradients and Adam never moves them from
+    their initial values. They are 6.3 million of its 16.7 million
+    parameters, and computing and applying their zero gradients took a tenth
+    of a training step. The kernel is drawn as the official 4x4 kernel is
+    (``draw_official``), so a seed gives that kernel's centre and training is
+    the same to the bit; a state dict holding the 4x4 kernel loads its centre.
+    """
+
+    def reset_parameters(self) -> None:
+        # nn.Conv2d's own initialisation, drawn over the official kernel.
+        self.draw_official(nn.init.kaiming_uniform_, a=math.sqrt(5))
+
+    @torch.no_grad()
+    def draw_official(self, init, *args, **kwargs) -> None:
+        """Draw the official 4x4 kernel with ``init`` and keep its centre."""
+        kernel = self.weight.new_empty(*self.weight.shape[:2], 4, 4)
+        init(kernel, *args, **kwargs)
+        self.weight.copy_(kernel[:, :, 1:3, 1:3])
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        weight = state_dict.get(prefix + "weight")
+        if weight is not None and tuple(weight.shape[2:]) == (4, 4):
+            state_dict[prefix + "weight"] = weight[:, :, 1:3, 1:3]
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+
+class _InnermostConv2d(_KernelCentre, _WholeInputConv2d):
+    """The encoder's last layer, 2x2 to 1x1, as one matrix product."""
+
+    def __init__(self, n_in: int, n_out: int) -> None:
+        super().__init__(n_in, n_out, 2, 2, bias=False)
+
+
+class _InnermostConvTranspose2d(_KernelCentre, nn.ConvTranspose2d):
+    """The decoder's first layer, 1x1 to 2x2: each output pixel is one tap."""
+
+    def __init__(self, n_in: int, n_out: int) -> None:
+        super().__init__(n_in, n_out, 2, 2, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        if tuple(x.shape[-2:]) != (1, 1):
+            return super().forward(x)
+        return (x.flatten(1) @ self.weight.flatten(1)).view(len(x), -1, 2, 2)
+
+
 def _add_bias(out: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
     # In the output's dtype, as a convolution adds it: under autocast a
     # float32 bias would otherwise promote a bf16 output.
     return out if bias is None else out + bias.to(out.dtype)[:, None, None]
 
 
-def _down(n_in: int, n_out: int, *, norm: bool, image: bool) -> nn.Module:
+def _down(
+    n_in: int, n_out: int, *, norm: bool, innermost: bool, image: bool
+) -> nn.Module:
     # Bias-free wherever a BatchNorm follows or the official network has none.
     if image:
-        layer: nn.Module = _Conv2d(n_in, n_out, 4, 2, 1, bias=False)
+        layer: nn.Module = (
+            _InnermostConv2d(n_in, n_out)
+            if innermost
+            else _Conv2d(n_in, n_out, 4, 2, 1, bias=False)
+        )
         return nn.Sequential(layer, nn.BatchNorm2d(n_out)) if norm else layer
     layer = nn.Linear(n_in, n_out, bias=False)
     return nn.Sequential(layer, nn.BatchNorm1d(n_out)) if norm else layer
 
 
-def _up(n_in: int, n_out: int, *, outermost: bool, image: bool) -> nn.Module:
+def _up(
+    n_in: int, n_out: int, *, outermost: bool, innermost: bool, image: bool
+) -> nn.Module:
     if image:
-        layer: nn.Module = _ConvTranspose2d(n_in, n_out, 4, 2, 1, bias=outermost)
+        layer: nn.Module = (
+            _InnermostConvTranspose2d(n_in, n_out)
+            if innermost
+            else _ConvTranspose2d(n_in, n_out, 4, 2, 1, bias=outermost)
+        )
         return layer if outermost else nn.Sequential(layer, nn.BatchNorm2d(n_out))
     layer = nn.Linear(n_in, n_out, bias=outermost)
     return layer if outermost else nn.Sequential(layer, nn.BatchNorm1d(n_out))
@@ -190,7 +242,13 @@ class UNetGenerator(nn.Module):
         n_levels = len(levels)
         ins = [shape[0], *levels[:-1]]
         self.down = nn.ModuleList(
-            _down(ins[k], levels[k], norm=0 < k < n_levels - 1, image=image)
+            _down(
+                ins[k],
+                levels[k],
+                norm=0 < k < n_levels - 1,
+                innermost=k == n_levels - 1,
+                image=image,
+            )
             for k in range(n_levels)
         )
         # up[k] maps level k+1 back to level k; the innermost reads no skip.
@@ -199,6 +257,7 @@ class UNetGenerator(nn.Module):
                 levels[k] if k == n_levels - 1 else 2 * levels[k],
                 ins[k],
                 outermost=k == 0,
+                innermost=k == n_levels - 1,
                 image=image,
             )
             for k in range(n_levels)

@@ -32,10 +32,11 @@ __all__ = [
 ]
 
 FORMAT = "sklearn_sganomaly.SkipGANomalyDetector"
-FORMAT_VERSION = 3
-#: Version 1 files (no neighbour score, no stored threshold) and version 2 files
-#: (one discriminator snapshot) still load.
-READABLE_VERSIONS = (1, 2, 3)
+FORMAT_VERSION = 4
+#: Version 1 files (no neighbour score, no stored threshold), version 2 files
+#: (one discriminator snapshot) and version 3 files (the generator's innermost
+#: layers as the full official 4x4 kernels, whose centre loads) still load.
+READABLE_VERSIONS = (1, 2, 3, 4)
 
 
 def _digest(metadata_json: str, tensors: dict[str, torch.Tensor]) -> str:

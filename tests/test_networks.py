@@ -16,6 +16,9 @@ from sklearn_sganomaly._networks import (
     UNetGenerator,
     _Conv2d,
     _ConvTranspose2d,
+    _InnermostConv2d,
+    _InnermostConvTranspose2d,
+    _KernelCentre,
     _WholeInputConv2d,
     init_dcgan_weights,
 )
@@ -28,6 +31,26 @@ pytestmark = pytest.mark.usefixtures("single_thread")
 
 def n_params(module):
     return sum(p.numel() for p in module.parameters())
+
+
+def n_padding_taps(module):
+    """Official kernel taps that only ever meet padding, which are not stored:
+    12 of the 16 of each innermost kernel, whose 4 central taps are kept."""
+    return sum(3 * m.weight.numel() for m in module.modules()
+               if isinstance(m, _KernelCentre))  # fmt: skip
+
+
+def official_kernel(layer, seed=0):
+    """The official 4x4 kernel of ``layer``: for an innermost layer, its 2x2
+    kernel as the centre and random outer taps, which must not matter."""
+    w = layer.weight
+    if tuple(w.shape[2:]) == (4, 4):
+        return w
+    gen = torch.Generator().manual_seed(seed)
+    outer = torch.randn(*w.shape[:2], 4, 4, generator=gen).to(w.dtype)
+    return outer * F.pad(torch.zeros_like(w), (1, 1, 1, 1), value=1.0) + F.pad(
+        w, (1, 1, 1, 1)
+    )
 
 
 def randomize_batchnorm(module, seed=0):
@@ -49,7 +72,8 @@ def randomize_weights(module, seed=0):
     with torch.no_grad():
         for m in module.modules():
             if isinstance(m, nn.ConvTranspose2d):
-                fan_in = m.in_channels * 4  # 4 of the 16 taps reach each output
+                # 4 of the 16 taps reach each output; 1 of an innermost 2x2.
+                fan_in = m.in_channels * (m.kernel_size[0] // m.stride[0]) ** 2
             elif isinstance(m, nn.Conv2d):
                 fan_in = m.weight[0].numel()
             elif isinstance(m, nn.Linear):
@@ -75,8 +99,15 @@ def randomize_weights(module, seed=0):
     ],
 )
 def test_parameter_counts_match_official(shape, n_g, n_d):
-    assert n_params(UNetGenerator(shape)) == n_g
+    g = UNetGenerator(shape)
+    assert n_params(g) + n_padding_taps(g) == n_g
     assert n_params(Discriminator(shape)) == n_d
+
+
+def test_generator_stores_the_official_kernels_but_their_padding_taps():
+    g = UNetGenerator((3, 32, 32))
+    assert n_padding_taps(g) == 2 * 512 * 512 * 12
+    assert n_params(g) == 10_367_619
 
 
 def test_official_counts_need_default_width_and_latent_dim():
@@ -223,8 +254,12 @@ def test_generator_channel_layout_at_32():
         (1024, 256),
         (512, 512),
     ]
-    for m in [*down, *up]:
+    for m in [*down[:-1], *up[:-1]]:
         assert (m.kernel_size, m.stride, m.padding) == ((4, 4), (2, 2), (1, 1))
+    # The innermost layers keep the central 2x2 of the official 4x4 kernels.
+    for m in (down[-1], up[-1]):
+        assert isinstance(m, _KernelCentre)
+        assert (m.kernel_size, m.stride, m.padding) == ((2, 2), (2, 2), (0, 0))
 
 
 @pytest.mark.parametrize("size", [32, 64])
@@ -279,7 +314,8 @@ def test_discriminator_logit_is_centre_tap_of_classifier():
 
 def _ref_layer(module, h, training):
     layer, norm = _layer_and_norm(module)
-    w, b = layer.weight, layer.bias
+    w = official_kernel(layer) if h.dim() == 4 else layer.weight
+    b = layer.bias
     if isinstance(layer, nn.ConvTranspose2d):
         out = F.conv_transpose2d(h, w, b, stride=2, padding=1)
     elif isinstance(layer, nn.Conv2d):
@@ -386,12 +422,10 @@ def _grads(out, *tensors, seed=1):
 @pytest.mark.parametrize(
     ("layer", "reference", "size", "out_size"),
     [
-        (_Conv2d, F.conv2d, 2, 1),
         (_Conv2d, F.conv2d, 4, 2),
-        (_ConvTranspose2d, F.conv_transpose2d, 1, 2),
         (_ConvTranspose2d, F.conv_transpose2d, 2, 4),
     ],
-    ids=["conv-2x2", "conv-4x4", "conv-transpose-1x1", "conv-transpose-2x2"],
+    ids=["conv-4x4", "conv-transpose-2x2"],
 )
 @pytest.mark.parametrize("bias", [False, True])
 @pytest.mark.parametrize("batch", [1, 3])
@@ -417,6 +451,94 @@ def test_bottleneck_fast_path_matches_the_convolution(
     want = _grads(ref, x, *ref_params)
     for g_got, g_want in zip(got, want, strict=True):
         torch.testing.assert_close(g_got, g_want, atol=1e-5, rtol=1e-5)
+
+
+INNERMOST = pytest.mark.parametrize(
+    ("layer", "official", "reference", "size"),
+    [
+        (_InnermostConv2d, nn.Conv2d, F.conv2d, 2),
+        (_InnermostConvTranspose2d, nn.ConvTranspose2d, F.conv_transpose2d, 1),
+    ],
+    ids=["conv-2x2", "conv-transpose-1x1"],
+)
+
+
+@INNERMOST
+@pytest.mark.parametrize("batch", [1, 3])
+def test_innermost_layers_match_the_official_layer(
+    layer, official, reference, size, batch
+):
+    torch.manual_seed(0)
+    conv = layer(6, 5)
+    x = torch.randn(batch, 6, size, size, requires_grad=True)
+    w = official_kernel(conv).detach().requires_grad_()
+
+    out = conv(x)
+    ref = reference(x, w, stride=2, padding=1)
+    assert out.shape == ref.shape == (batch, 5, 3 - size, 3 - size)
+    torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
+    got_x, got_w = _grads(out, x, conv.weight)
+    want_x, want_w = _grads(ref, x, w)
+    torch.testing.assert_close(got_x, want_x, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(got_w, want_w[:, :, 1:3, 1:3], atol=1e-5, rtol=1e-5)
+    # The official outer taps get zero gradients: they only meet padding.
+    outer = torch.ones(4, 4, dtype=torch.bool)
+    outer[1:3, 1:3] = False
+    assert torch.count_nonzero(want_w[:, :, outer]) == 0
+
+
+@INNERMOST
+def test_innermost_layers_draw_the_official_kernel_centre(
+    layer, official, reference, size
+):
+    # Construction and DCGAN initialisation draw exactly what the official
+    # layer draws, so a seed gives the same network as the official one.
+    torch.manual_seed(0)
+    ref = official(6, 5, 4, 2, 1, bias=False)
+    after_construction = torch.get_rng_state()
+    ref.apply(init_dcgan_weights)
+    after_init = torch.get_rng_state()
+    torch.manual_seed(0)
+    conv = layer(6, 5)
+    assert torch.equal(torch.get_rng_state(), after_construction)
+    torch.manual_seed(1)
+    ref_init = ref.weight.detach().clone()
+    ref.apply(init_dcgan_weights)
+    torch.manual_seed(1)
+    conv.apply(init_dcgan_weights)
+    assert torch.equal(conv.weight, ref.weight[:, :, 1:3, 1:3])
+    assert not torch.equal(ref.weight, ref_init)
+    assert not torch.equal(after_construction, after_init)
+
+
+def test_adam_never_moves_official_taps_that_meet_only_padding():
+    # Why the innermost layers need not store them: in the official network
+    # their gradients are zero, so Adam's moments, and its updates, stay zero.
+    torch.manual_seed(0)
+    conv = nn.Conv2d(6, 5, 4, 2, 1, bias=False)
+    before = conv.weight.detach().clone()
+    adam = torch.optim.Adam(conv.parameters(), 2e-4, betas=(0.5, 0.999))
+    for _ in range(3):
+        adam.zero_grad()
+        conv(torch.randn(4, 6, 2, 2)).square().sum().backward()
+        adam.step()
+    moved = conv.weight.detach() != before
+    assert moved[:, :, 1:3, 1:3].all()
+    moved[:, :, 1:3, 1:3] = False
+    assert not moved.any()
+
+
+@INNERMOST
+def test_innermost_layers_load_the_official_kernel(layer, official, reference, size):
+    torch.manual_seed(0)
+    ref = official(6, 5, 4, 2, 1, bias=False)
+    conv = layer(6, 5)
+    assert conv.state_dict().keys() == {"weight"}
+    # State dicts written before the layers kept only the centre.
+    conv.load_state_dict(ref.state_dict())
+    assert torch.equal(conv.weight, ref.weight[:, :, 1:3, 1:3])
+    with pytest.raises(RuntimeError, match="size mismatch"):
+        conv.load_state_dict({"weight": torch.zeros(5, 6, 3, 3)})
 
 
 @pytest.mark.parametrize("bias", [False, True])
@@ -454,21 +576,31 @@ def test_fast_paths_avoid_convolution_kernels(monkeypatch):
     monkeypatch.setattr(F, "conv2d", fail)
     monkeypatch.setattr(F, "conv_transpose2d", fail)
     assert whole(torch.randn(2, 3, 4, 4)).shape == (2, 4, 1, 1)
-    assert conv(torch.randn(2, 3, 2, 2)).shape == (2, 4, 1, 1)
+    assert _InnermostConv2d(3, 4)(torch.randn(2, 3, 2, 2)).shape == (2, 4, 1, 1)
     assert conv(torch.randn(2, 3, 4, 4)).shape == (2, 4, 2, 2)
-    assert convt(torch.randn(2, 3, 1, 1)).shape == (2, 4, 2, 2)
+    innermost_t = _InnermostConvTranspose2d(3, 4)
+    assert innermost_t(torch.randn(2, 3, 1, 1)).shape == (2, 4, 2, 2)
     assert convt(torch.randn(2, 3, 2, 2)).shape == (2, 4, 4, 4)
 
 
-@pytest.mark.parametrize(
-    ("layer", "size"),
-    [(_Conv2d, 2), (_Conv2d, 4), (_ConvTranspose2d, 1), (_ConvTranspose2d, 2)],
+FAST_PATHS = pytest.mark.parametrize(
+    ("make", "size"),
+    [
+        (lambda: _InnermostConv2d(3, 4), 2),
+        (lambda: _Conv2d(3, 4, 4, 2, 1, bias=True), 4),
+        (lambda: _InnermostConvTranspose2d(3, 4), 1),
+        (lambda: _ConvTranspose2d(3, 4, 4, 2, 1, bias=True), 2),
+    ],
+    ids=["conv-2x2", "conv-4x4", "conv-transpose-1x1", "conv-transpose-2x2"],
 )
+
+
+@FAST_PATHS
 @pytest.mark.parametrize("bf16", [False, True])
-def test_fast_paths_use_one_matrix_product_in_inference(layer, size, bf16):
+def test_fast_paths_use_one_matrix_product_in_inference(make, size, bf16):
     # Without gradients and under autocast, a 2-D @ 3-D matmul becomes a
     # batched product over a broadcast weight, ten times slower in bf16 scoring.
-    conv = layer(3, 4, 4, 2, 1, bias=False)
+    conv = make()
     autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16)
     with torch.inference_mode(), autocast, torch.profiler.profile() as prof:
         conv(torch.randn(2, 3, size, size))
@@ -477,14 +609,11 @@ def test_fast_paths_use_one_matrix_product_in_inference(layer, size, bf16):
     assert "aten::bmm" not in ops
 
 
-@pytest.mark.parametrize(
-    ("layer", "size"),
-    [(_Conv2d, 2), (_Conv2d, 4), (_ConvTranspose2d, 1), (_ConvTranspose2d, 2)],
-)
-def test_fast_paths_keep_the_autocast_dtype(layer, size):
+@FAST_PATHS
+def test_fast_paths_keep_the_autocast_dtype(make, size):
     # Under bf16 autocast the fast paths must hand on what a convolution
     # would, not a float32 tensor (the transposed one sums in float32).
-    conv = layer(3, 4, 4, 2, 1, bias=True)
+    conv = make()
     x = torch.randn(2, 3, size, size)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         assert conv(x).dtype == torch.bfloat16

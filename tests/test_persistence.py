@@ -172,3 +172,28 @@ def test_files_from_before_skip_dropout_load_as_trained(
     # Whatever the default is now, such a model was trained with every skip.
     assert loaded.skip_dropout == 0.0
     assert loaded.validation_scoring == "mean_score"
+
+
+def test_files_with_the_official_innermost_kernels_load(
+    fitted_images, images, tmp_path, monkeypatch
+):
+    # Until version 3 the generator's innermost layers stored the official
+    # 4x4 kernels, of which only the central 2x2 taps meet pixels.
+    gen = torch.Generator().manual_seed(0)
+
+    def full_kernels(metadata, tensors):
+        older = dict(tensors)
+        for key, value in tensors.items():
+            if key.startswith("generator.") and value.shape[2:] == (2, 2):
+                kernel = torch.randn(*value.shape[:2], 4, 4, generator=gen)
+                kernel[:, :, 1:3, 1:3] = value
+                older[key] = kernel
+        assert older.keys() == tensors.keys()
+        assert sum(not torch.equal(older[k], tensors[k]) for k in tensors) == 2
+        return metadata, older
+
+    save_as_version(fitted_images, tmp_path / "v3.pt", 3, full_kernels, monkeypatch)
+    loaded = SkipGANomalyDetector.load(tmp_path / "v3.pt")
+    np.testing.assert_array_equal(
+        loaded.decision_function(images), fitted_images.decision_function(images)
+    )
